@@ -1,0 +1,129 @@
+// Package apigw adapts the jobs service to API Gateway REST API Lambda proxy
+// integrations: it reads events.APIGatewayProxyRequest (Cognito claims
+// included) and writes events.APIGatewayProxyResponse, with CORS headers and
+// JSON error bodies on every response.
+package apigw
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+)
+
+// Handler serves the Jobs API routes. Its methods are Lambda handlers and
+// never return an error: API Gateway would turn one into a 502 without CORS
+// headers, which a browser cannot read.
+type Handler struct {
+	Service *jobs.Service
+	CORS    CORS
+	Log     *slog.Logger
+}
+
+// NewHandler returns a Handler with a policy for the given allowed origins.
+func NewHandler(svc *jobs.Service, allowedOrigins string, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{Service: svc, CORS: NewCORS(allowedOrigins), Log: log}
+}
+
+// JobResponse is the wire shape of a job. outputUrl is absent until the job
+// is COMPLETED, error is present only when it is FAILED.
+type JobResponse struct {
+	JobID           string       `json:"jobId"`
+	Status          jobs.Status  `json:"status"`
+	Progress        int          `json:"progress"`
+	CreatedAt       string       `json:"createdAt"`
+	UpdatedAt       string       `json:"updatedAt"`
+	StartedAt       string       `json:"startedAt,omitempty"`
+	CompletedAt     string       `json:"completedAt,omitempty"`
+	OutputURL       string       `json:"outputUrl,omitempty"`
+	Error           *ErrorDetail `json:"error,omitempty"`
+	CancelRequested bool         `json:"cancelRequested,omitempty"`
+}
+
+// NewJobResponse renders j for the wire.
+func NewJobResponse(j jobs.Job) JobResponse {
+	r := JobResponse{
+		JobID:           j.ID,
+		Status:          j.Status,
+		Progress:        j.Progress,
+		CreatedAt:       jobs.FormatTime(j.CreatedAt),
+		UpdatedAt:       jobs.FormatTime(j.UpdatedAt),
+		StartedAt:       jobs.FormatTime(j.StartedAt),
+		CompletedAt:     jobs.FormatTime(j.CompletedAt),
+		OutputURL:       j.OutputURL,
+		CancelRequested: j.CancelRequested,
+	}
+	if j.Error != nil {
+		r.Error = &ErrorDetail{Code: j.Error.Code, Message: j.Error.Message}
+	}
+	return r
+}
+
+// GetJob serves GET /v1/jobs/{id}.
+func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
+	defer h.recover(ctx, &req, &resp)
+	caller, err := CallerFromRequest(&req)
+	if err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
+	j, err := h.Service.Get(ctx, caller, req.PathParameters["id"])
+	if err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
+	return h.CORS.respond(&req, http.StatusOK, NewJobResponse(j), nil), nil
+}
+
+// SubmitJob serves POST /v1/jobs.
+func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
+	defer h.recover(ctx, &req, &resp)
+	caller, err := CallerFromRequest(&req)
+	if err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
+	spec, err := DecodeSubmit(&req)
+	if err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
+	key, err := idempotencyKey(&req)
+	if err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
+	res, err := h.Service.Submit(ctx, caller, spec, key)
+	if err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
+	extra := map[string]string{"Location": "/v1/jobs/" + res.Job.ID}
+	if res.Replayed {
+		extra["Idempotent-Replayed"] = "true"
+	}
+	h.Log.InfoContext(ctx, "job submitted", "requestId", req.RequestContext.RequestID, "jobId", res.Job.ID, "replayed", res.Replayed)
+	return h.CORS.respond(&req, http.StatusAccepted, NewJobResponse(res.Job), extra), nil
+}
+
+// fail logs err (with its internal cause) and renders it.
+func (h *Handler) fail(ctx context.Context, req *events.APIGatewayProxyRequest, err error) events.APIGatewayProxyResponse {
+	status := HTTPStatus(err)
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	h.Log.Log(ctx, level, "request failed", "requestId", req.RequestContext.RequestID,
+		"resource", req.Resource, "method", req.HTTPMethod, "status", status, "err", err.Error())
+	return h.CORS.respondError(req, err)
+}
+
+// recover turns a panic into a logged 500 with the usual headers.
+func (h *Handler) recover(ctx context.Context, req *events.APIGatewayProxyRequest, resp *events.APIGatewayProxyResponse) {
+	if p := recover(); p != nil {
+		h.Log.ErrorContext(ctx, "panic", "requestId", req.RequestContext.RequestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		*resp = h.CORS.respondError(req, jobs.Errorf(jobs.EINTERNAL, "panic"))
+	}
+}

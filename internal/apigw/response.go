@@ -1,0 +1,136 @@
+package apigw
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[jobs.Code]int{
+	jobs.EINVALID:       http.StatusBadRequest,
+	jobs.EUNAUTHORIZED:  http.StatusUnauthorized,
+	jobs.ENOTFOUND:      http.StatusNotFound,
+	jobs.ECONFLICT:      http.StatusConflict,
+	jobs.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	jobs.EUNSUPPORTED:   http.StatusUnsupportedMediaType,
+	jobs.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	jobs.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	jobs.EINTERNAL:      http.StatusInternalServerError,
+}
+
+// HTTPStatus returns the HTTP status for err's code.
+func HTTPStatus(err error) int {
+	if s, ok := statusOf[jobs.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of every 503.
+const RetryAfterUnavailable = "2"
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is a machine-readable code and a message for people.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// CORS is a stage's cross-origin policy.
+type CORS struct {
+	allowed map[string]bool
+}
+
+// DefaultAllowedOrigins are the dashboards of the prod stage.
+const DefaultAllowedOrigins = "https://admin.deepfoundai.com,https://video.deepfoundai.com"
+
+// ExposedHeaders are the response headers browser code may read.
+const ExposedHeaders = "ETag, Location, Retry-After"
+
+// NewCORS allows the comma-separated origins. Matching is exact: scheme,
+// host and port, byte for byte, as browsers send them.
+func NewCORS(origins string) CORS {
+	c := CORS{allowed: map[string]bool{}}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.allowed[o] = true
+		}
+	}
+	return c
+}
+
+// Allowed reports whether origin may read responses.
+func (c CORS) Allowed(origin string) bool { return c.allowed[origin] }
+
+// headers returns the headers every response carries: JSON, no sniffing, no
+// shared caching, Vary: Origin always, and Allow-Origin only for an allowed
+// origin.
+func (c CORS) headers(origin string) map[string]string {
+	h := map[string]string{
+		"Content-Type":           "application/json",
+		"Cache-Control":          "private, no-cache",
+		"X-Content-Type-Options": "nosniff",
+		"Vary":                   "Origin",
+	}
+	if c.Allowed(origin) {
+		h["Access-Control-Allow-Origin"] = origin
+		h["Access-Control-Expose-Headers"] = ExposedHeaders
+	}
+	return h
+}
+
+// respond is the one place responses are made.
+func (c CORS) respond(req *events.APIGatewayProxyRequest, status int, body any, extra map[string]string) events.APIGatewayProxyResponse {
+	h := c.headers(header(req, "Origin"))
+	for k, v := range extra {
+		h[k] = v
+	}
+	resp := events.APIGatewayProxyResponse{StatusCode: status, Headers: h}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil { // only our own wire types reach here; they always marshal
+			b = []byte(`{"error":{"code":"internal_error","message":"Internal error."}}`)
+			resp.StatusCode = http.StatusInternalServerError
+		}
+		resp.Body = string(b)
+	} else {
+		delete(h, "Content-Type")
+	}
+	return resp
+}
+
+// respondError writes err as an ErrorBody with its mapped status. Messages of
+// internal errors are replaced by a generic one.
+func (c CORS) respondError(req *events.APIGatewayProxyRequest, err error) events.APIGatewayProxyResponse {
+	status := HTTPStatus(err)
+	var extra map[string]string
+	if status == http.StatusServiceUnavailable {
+		extra = map[string]string{"Retry-After": RetryAfterUnavailable}
+	}
+	return c.respond(req, status, ErrorBody{Error: ErrorDetail{Code: string(jobs.ErrorCode(err)), Message: jobs.ErrorMessage(err)}}, extra)
+}
+
+// header returns the first value of a request header, matched
+// case-insensitively: REST APIs pass header names as the client spelled them.
+func header(req *events.APIGatewayProxyRequest, name string) string {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	for k, vs := range req.MultiValueHeaders {
+		if strings.EqualFold(k, name) && len(vs) > 0 {
+			return vs[0]
+		}
+	}
+	return ""
+}

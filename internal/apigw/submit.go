@@ -1,0 +1,142 @@
+package apigw
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+)
+
+// MaxSubmitBytes is the largest submit body accepted (413 above it).
+const MaxSubmitBytes = 16 << 10
+
+// SubmitRequest is the documented body of POST /v1/jobs. Unknown fields are
+// rejected, so a typo is an error rather than a silently ignored option.
+type SubmitRequest struct {
+	Prompt  string         `json:"prompt"`
+	Options *SubmitOptions `json:"options,omitempty"`
+}
+
+// SubmitOptions are the optional generation settings.
+type SubmitOptions struct {
+	DurationSeconds int    `json:"durationSeconds,omitempty"`
+	AspectRatio     string `json:"aspectRatio,omitempty"`
+	Resolution      string `json:"resolution,omitempty"`
+}
+
+// serverOwned are job fields only the service sets; a client that sends one
+// is told so, rather than having it ignored.
+var serverOwned = map[string]bool{
+	"jobId": true, "id": true, "status": true, "progress": true, "outputUrl": true,
+	"error": true, "createdAt": true, "updatedAt": true, "startedAt": true,
+	"completedAt": true, "ownerId": true, "version": true, "expiresAt": true,
+	"cancelRequested": true,
+}
+
+// DecodeSubmit validates a submit request's media type, size and JSON shape.
+// 415 unless Content-Type is application/json (charset utf-8 if given); 413
+// over MaxSubmitBytes; 400 naming the field for anything malformed, unknown
+// or server-owned. Field values are checked by jobs.Spec.Normalize.
+func DecodeSubmit(req *events.APIGatewayProxyRequest) (jobs.Spec, error) {
+	mt, params, err := mime.ParseMediaType(header(req, "Content-Type"))
+	if err != nil || mt != "application/json" || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		return jobs.Spec{}, jobs.Errorf(jobs.EUNSUPPORTED, "Content-Type must be application/json.")
+	}
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		if base64.StdEncoding.DecodedLen(len(body)) > MaxSubmitBytes+2 {
+			return jobs.Spec{}, tooLarge()
+		}
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "body: not valid base64")
+		}
+	}
+	if len(body) > MaxSubmitBytes {
+		return jobs.Spec{}, tooLarge()
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "body: required, a JSON object")
+	}
+
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return jobs.Spec{}, decodeError(err)
+	}
+	for name := range fields {
+		if serverOwned[name] {
+			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "%s: set by the server; remove it from the request", name)
+		}
+	}
+
+	var in SubmitRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return jobs.Spec{}, decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
+	}
+	spec := jobs.Spec{Prompt: in.Prompt}
+	if in.Options != nil {
+		spec.DurationSeconds = in.Options.DurationSeconds
+		spec.AspectRatio = in.Options.AspectRatio
+		spec.Resolution = in.Options.Resolution
+	}
+	return spec, nil
+}
+
+func tooLarge() error {
+	return jobs.Errorf(jobs.ETOOLARGE, "body: at most %d bytes", MaxSubmitBytes)
+}
+
+// decodeError names the field at fault where encoding/json says which.
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return jobs.Errorf(jobs.EINVALID, "body: must be a JSON object")
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return jobs.Errorf(jobs.EINVALID, "%s: must be a JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &typeErr):
+		return jobs.Errorf(jobs.EINVALID, "body: must be a JSON object")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return jobs.Errorf(jobs.EINVALID, "%s: unknown field", name)
+	}
+	return jobs.Errorf(jobs.EINVALID, "body: not valid JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "int", "int64":
+		return "integer"
+	case "ptr", "struct", "map":
+		return "object"
+	}
+	return goKind
+}
+
+// idempotencyKey returns the Idempotency-Key header: printable ASCII, at most
+// jobs.MaxIdempotencyKeyLen bytes.
+func idempotencyKey(req *events.APIGatewayProxyRequest) (string, error) {
+	k := header(req, "Idempotency-Key")
+	if len(k) > jobs.MaxIdempotencyKeyLen {
+		return "", jobs.Errorf(jobs.EINVALID, "Idempotency-Key: at most %d characters", jobs.MaxIdempotencyKeyLen)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", jobs.Errorf(jobs.EINVALID, "Idempotency-Key: printable ASCII without spaces")
+		}
+	}
+	return k, nil
+}

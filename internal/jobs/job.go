@@ -1,0 +1,245 @@
+// Package jobs is the domain of the Jobs API: what a job is, the states it
+// moves through, who may see it, and the errors every adapter speaks. It
+// imports no AWS package; storage, the pipeline queue and HTTP are adapters
+// that depend on it.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Job is one video-generation job.
+type Job struct {
+	ID      string
+	OwnerID string // Cognito sub of the submitter; "" for jobs from before ownership was recorded
+	Status  Status
+	// Progress is 0–100; it never decreases.
+	Progress int
+	Spec     Spec
+	// OutputURL is set when, and only when, Status is Completed.
+	OutputURL string
+	// Error is set when, and only when, Status is Failed.
+	Error *JobError
+	// CancelRequested records a cancel asked for while PROCESSING, for the
+	// pipeline to act on.
+	CancelRequested bool
+	// IdempotencyKey is the submitter's Idempotency-Key, if any.
+	IdempotencyKey string
+	// SpecHash fingerprints Spec, to tell a retried submit from a different one
+	// under the same idempotency key.
+	SpecHash string
+
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	StartedAt   time.Time // zero until PROCESSING
+	CompletedAt time.Time // zero until terminal
+	// ExpiresAt is when retention ends (terminal jobs only); zero means never.
+	// Storage TTL deletes late, so readers must treat a job past it as gone.
+	ExpiresAt time.Time
+	// Version counts writes, from 1 at creation; stores use it for optimistic
+	// locking.
+	Version int64
+}
+
+// JobError says why a job FAILED. Code is machine-readable (e.g.
+// "ENQUEUE_FAILED", or the pipeline's own codes); Message is for people.
+type JobError struct {
+	Code    string
+	Message string
+}
+
+// Spec is what the submitter asked the video pipeline to make.
+type Spec struct {
+	Prompt          string
+	DurationSeconds int
+	AspectRatio     string
+	Resolution      string
+}
+
+// Limits and defaults of a Spec, documented in README's API section.
+const (
+	MaxPromptRunes         = 2000
+	MinDurationSeconds     = 1
+	MaxDurationSeconds     = 60
+	DefaultDurationSeconds = 5
+	DefaultAspectRatio     = "16:9"
+	DefaultResolution      = "720p"
+)
+
+var (
+	aspectRatios = []string{"16:9", "9:16", "1:1"}
+	resolutions  = []string{"720p", "1080p"}
+)
+
+// Normalize fills defaults and validates s. Errors are EINVALID and name the
+// field at fault.
+func (s Spec) Normalize() (Spec, error) {
+	if s.DurationSeconds == 0 {
+		s.DurationSeconds = DefaultDurationSeconds
+	}
+	if s.AspectRatio == "" {
+		s.AspectRatio = DefaultAspectRatio
+	}
+	if s.Resolution == "" {
+		s.Resolution = DefaultResolution
+	}
+	switch n := len([]rune(s.Prompt)); {
+	case strings.TrimSpace(s.Prompt) == "":
+		return s, Errorf(EINVALID, "prompt: required, a non-blank string")
+	case n > MaxPromptRunes:
+		return s, Errorf(EINVALID, "prompt: at most %d characters, got %d", MaxPromptRunes, n)
+	case strings.ContainsRune(s.Prompt, 0):
+		return s, Errorf(EINVALID, "prompt: must not contain NUL characters")
+	}
+	if s.DurationSeconds < MinDurationSeconds || s.DurationSeconds > MaxDurationSeconds {
+		return s, Errorf(EINVALID, "options.durationSeconds: an integer from %d to %d", MinDurationSeconds, MaxDurationSeconds)
+	}
+	if !oneOf(s.AspectRatio, aspectRatios) {
+		return s, Errorf(EINVALID, "options.aspectRatio: one of %s", strings.Join(aspectRatios, ", "))
+	}
+	if !oneOf(s.Resolution, resolutions) {
+		return s, Errorf(EINVALID, "options.resolution: one of %s", strings.Join(resolutions, ", "))
+	}
+	return s, nil
+}
+
+// Hash fingerprints a normalized spec.
+func (s Spec) Hash() string {
+	h := sha256.New()
+	for _, f := range []string{s.Prompt, strconv.Itoa(s.DurationSeconds), s.AspectRatio, s.Resolution} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return idEncoding.EncodeToString(h.Sum(nil)[:16])
+}
+
+func oneOf(s string, set []string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// IDPrefix starts every job ID this service generates.
+const IDPrefix = "job_"
+
+// idEncoding is lower-case Crockford base32: URL-safe, unambiguous, and
+// compact (26 characters carry 128 random bits).
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a job ID: "job_" and 26 base32 characters of 128 random bits,
+// so IDs cannot be guessed or enumerated.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails on supported platforms (crypto/rand docs)
+	return IDPrefix + idEncoding.EncodeToString(b[:])
+}
+
+// IdempotentID derives a job ID from an owner and an Idempotency-Key, so that
+// concurrent retries of one submit collide on the same item and a conditional
+// put lets exactly one of them create it. The result has NewID's format.
+func IdempotentID(ownerID, key string) string {
+	sum := sha256.Sum256([]byte("jobs-api/idempotency\x00" + ownerID + "\x00" + key))
+	return IDPrefix + idEncoding.EncodeToString(sum[:16])
+}
+
+// MaxIDLength bounds a job ID accepted on lookup.
+const MaxIDLength = 128
+
+// idPattern accepts generated IDs and IDs written by the submit function that
+// predates this service: letters, digits, '_' and '-', starting with a letter
+// or digit. Nothing that could be a path, a key expression or markup.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+// ValidateID returns EINVALID unless id is a well-formed job ID. Adapters call
+// it before any storage call, so malformed input never costs a read.
+func ValidateID(id string) error {
+	if id == "" || len(id) > MaxIDLength || !idPattern.MatchString(id) {
+		return Errorf(EINVALID, "job id: 1 to %d characters of A-Z, a-z, 0-9, '_' and '-', starting with a letter or digit", MaxIDLength)
+	}
+	return nil
+}
+
+// AdminGroup is the Cognito group whose members may see every job.
+const AdminGroup = "admin"
+
+// Caller is the authenticated identity behind a request.
+type Caller struct {
+	Subject  string // Cognito sub: stable, unique
+	Username string
+	Groups   []string
+}
+
+// IsAdmin reports whether c is in AdminGroup.
+func (c Caller) IsAdmin() bool { return oneOf(AdminGroup, c.Groups) }
+
+// VisibleTo reports whether c may see j: admins see every job, others only
+// jobs whose OwnerID is their subject. Jobs with no owner are admin-only.
+func (j Job) VisibleTo(c Caller) bool {
+	if c.IsAdmin() {
+		return true
+	}
+	return j.OwnerID != "" && c.Subject != "" && j.OwnerID == c.Subject
+}
+
+// Expired reports whether j's retention has ended at now.
+func (j Job) Expired(now time.Time) bool {
+	return !j.ExpiresAt.IsZero() && !now.Before(j.ExpiresAt)
+}
+
+// Store persists jobs. Implementations must satisfy the contract suite in
+// package jobstest.
+type Store interface {
+	// Get returns the job with the given ID, or ENOTFOUND. A job created
+	// before the call began is always found.
+	Get(ctx context.Context, id string) (Job, error)
+	// GetLatest is Get with a strongly consistent read: it reflects every
+	// write that completed before the call. Read-modify-write paths use it.
+	GetLatest(ctx context.Context, id string) (Job, error)
+	// Create stores a new job (Version 1), or returns ECONFLICT if the ID is
+	// taken.
+	Create(ctx context.Context, j Job) error
+	// Update replaces a job whose stored Version is j.Version-1, or returns
+	// ECONFLICT if it has changed or is absent.
+	Update(ctx context.Context, j Job) error
+}
+
+// Pipeline hands accepted jobs to the video pipeline.
+type Pipeline interface {
+	// Enqueue hands j over; a nil error means the pipeline will see it.
+	Enqueue(ctx context.Context, j Job) error
+}
+
+// TimeLayout is how the API and storage write timestamps: RFC 3339 in UTC
+// with a "Z" and fixed millisecond precision, so strings sort by time.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// FormatTime writes t in TimeLayout; the zero time is "".
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}
+
+// ParseTime reads any RFC 3339 timestamp (older records have no fraction);
+// "" is the zero time.
+func ParseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, Wrap(EINTERNAL, err, "bad timestamp")
+	}
+	return t.UTC(), nil
+}

@@ -1,0 +1,366 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Defaults for Service fields left zero.
+const (
+	DefaultRetention      = 30 * 24 * time.Hour
+	IdempotencyWindow     = 24 * time.Hour
+	MaxIdempotencyKeyLen  = 255
+	maxOptimisticAttempts = 5
+)
+
+// Service carries out the Jobs API's use cases over a Store and a Pipeline.
+// Every adapter (Lambda handlers, the local server, Go workers) goes through
+// it, so the rules live in one place.
+type Service struct {
+	Store    Store
+	Pipeline Pipeline // may be nil for services that never submit
+	// Now and NewID are injectable for deterministic tests.
+	Now   func() time.Time
+	NewID func() string
+	// Retention is how long terminal jobs are kept (DefaultRetention if 0).
+	Retention time.Duration
+	Log       *slog.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Service) retention() time.Duration {
+	if s.Retention > 0 {
+		return s.Retention
+	}
+	return DefaultRetention
+}
+
+// Get returns the job with the given ID if caller may see it. Unknown,
+// expired and other people's jobs are all ENOTFOUND, so callers cannot probe
+// for IDs. A malformed ID is EINVALID and costs no storage read.
+func (s *Service) Get(ctx context.Context, caller Caller, id string) (Job, error) {
+	if err := ValidateID(id); err != nil {
+		return Job{}, err
+	}
+	j, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if !j.VisibleTo(caller) || j.Expired(s.now()) {
+		return Job{}, notFound()
+	}
+	return j, nil
+}
+
+func notFound() error { return Errorf(ENOTFOUND, "No job with that id.") }
+
+// SubmitResult is what Submit did.
+type SubmitResult struct {
+	Job Job
+	// Replayed is true when an earlier submit with the same idempotency key
+	// created the job.
+	Replayed bool
+}
+
+// Submit records a new QUEUED job for caller and hands it to the pipeline.
+//
+// The record is written first, with a put that cannot overwrite. If that
+// fails nothing is handed off and the error (EUNAVAILABLE, usually) goes
+// back to the caller. If the hand-off fails after the write, the job is
+// marked FAILED with error code ENQUEUE_FAILED, so it never sits QUEUED
+// forever, and EUNAVAILABLE is returned.
+//
+// With an idempotency key the job ID is derived from (caller, key): a retry
+// with the same spec within IdempotencyWindow returns the original job (and
+// hands a still-QUEUED one to the pipeline again, which covers a crash
+// between write and hand-off; the pipeline is at-least-once anyway); the same
+// key with a different spec, or after the window, is EUNPROCESSABLE.
+func (s *Service) Submit(ctx context.Context, caller Caller, spec Spec, idempotencyKey string) (SubmitResult, error) {
+	if caller.Subject == "" {
+		return SubmitResult{}, Errorf(EUNAUTHORIZED, "Authentication required.")
+	}
+	spec, err := spec.Normalize()
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	if len(idempotencyKey) > MaxIdempotencyKeyLen {
+		return SubmitResult{}, Errorf(EINVALID, "Idempotency-Key: at most %d characters", MaxIdempotencyKeyLen)
+	}
+	now := s.now()
+	j := Job{
+		OwnerID:        caller.Subject,
+		Status:         Queued,
+		Spec:           spec,
+		SpecHash:       spec.Hash(),
+		IdempotencyKey: idempotencyKey,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		Version:        1,
+	}
+	switch {
+	case idempotencyKey != "":
+		j.ID = IdempotentID(caller.Subject, idempotencyKey)
+	case s.NewID != nil:
+		j.ID = s.NewID()
+	default:
+		j.ID = NewID()
+	}
+
+	err = s.Store.Create(ctx, j)
+	if ErrorCode(err) == ECONFLICT && idempotencyKey != "" {
+		return s.replay(ctx, caller, j)
+	}
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	if err := s.enqueue(ctx, j); err != nil {
+		return SubmitResult{}, err
+	}
+	return SubmitResult{Job: j}, nil
+}
+
+func (s *Service) replay(ctx context.Context, caller Caller, j Job) (SubmitResult, error) {
+	prev, err := s.Store.GetLatest(ctx, j.ID)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	switch {
+	case prev.OwnerID != caller.Subject || prev.IdempotencyKey != j.IdempotencyKey:
+		// A derived-ID collision with someone else's job: astronomically
+		// unlikely, but never hand out another owner's job.
+		return SubmitResult{}, Errorf(EUNPROCESSABLE, "Idempotency-Key cannot be used; choose another.")
+	case j.CreatedAt.Sub(prev.CreatedAt) > IdempotencyWindow:
+		return SubmitResult{}, Errorf(EUNPROCESSABLE, "Idempotency-Key was first used more than 24 hours ago; use a new key.")
+	case prev.SpecHash != j.SpecHash:
+		return SubmitResult{}, Errorf(EUNPROCESSABLE, "Idempotency-Key was already used with a different request body.")
+	}
+	if prev.Status == Queued {
+		if err := s.Pipeline.Enqueue(ctx, prev); err != nil {
+			// The first attempt may still hand it off; do not fail the job
+			// here, just ask the client to retry.
+			s.log().ErrorContext(ctx, "re-enqueue on idempotent replay failed", "jobId", prev.ID, "err", err)
+			return SubmitResult{}, Wrap(EUNAVAILABLE, err, "The job could not be handed to the pipeline; retry with the same Idempotency-Key.")
+		}
+	}
+	return SubmitResult{Job: prev, Replayed: true}, nil
+}
+
+// EnqueueFailedCode is the JobError code of jobs whose hand-off to the
+// pipeline failed at submit.
+const EnqueueFailedCode = "ENQUEUE_FAILED"
+
+func (s *Service) enqueue(ctx context.Context, j Job) error {
+	err := s.Pipeline.Enqueue(ctx, j)
+	if err == nil {
+		return nil
+	}
+	s.log().ErrorContext(ctx, "pipeline hand-off failed; marking job FAILED", "jobId", j.ID, "err", err)
+	failed, _, ferr := s.apply(j, Event{
+		JobID:  j.ID,
+		Status: Failed,
+		Error:  &JobError{Code: EnqueueFailedCode, Message: "The job could not be handed to the video pipeline. Submit it again."},
+	})
+	if ferr == nil {
+		// The write below uses its own context so that a caller deadline that
+		// cut the hand-off short does not also leave the job QUEUED.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		defer cancel()
+		ferr = s.Store.Update(wctx, failed)
+	}
+	if ferr != nil {
+		// Both the queue and the table are failing. The job stays QUEUED; this
+		// log line is the alarm for operators (see README, Operations).
+		s.log().ErrorContext(ctx, "STRANDED_JOB: could not mark job FAILED after hand-off failure", "jobId", j.ID, "err", ferr)
+	}
+	return Wrap(EUNAVAILABLE, err, "The job could not be accepted right now; retry shortly.")
+}
+
+// Event is a status report from the video pipeline.
+type Event struct {
+	JobID     string
+	Status    Status
+	Progress  *int // nil: unchanged (100 implied by COMPLETED)
+	OutputURL string
+	Error     *JobError
+}
+
+// Outcome says what an Event did to its job.
+type Outcome string
+
+// Outcomes of Advance.
+const (
+	Applied   Outcome = "applied"   // the job changed
+	Duplicate Outcome = "duplicate" // the job already reflects the event
+	Stale     Outcome = "stale"     // the job has moved past the event (out-of-order delivery)
+	Rejected  Outcome = "rejected"  // the event contradicts a terminal state
+)
+
+// Validate returns EINVALID for an event no job could accept.
+func (e Event) Validate() error {
+	if err := ValidateID(e.JobID); err != nil {
+		return err
+	}
+	switch e.Status {
+	case Processing, Completed, Failed, Cancelled:
+	default:
+		return Errorf(EINVALID, "status: one of PROCESSING, COMPLETED, FAILED, CANCELLED")
+	}
+	if e.Progress != nil && (*e.Progress < 0 || *e.Progress > 100) {
+		return Errorf(EINVALID, "progress: an integer from 0 to 100")
+	}
+	if (e.Status == Completed) != (e.OutputURL != "") {
+		return Errorf(EINVALID, "outputUrl: required with COMPLETED, and only with it")
+	}
+	if e.OutputURL != "" {
+		u, err := url.Parse(e.OutputURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(e.OutputURL) > 2048 {
+			return Errorf(EINVALID, "outputUrl: an absolute http(s) URL of at most 2048 bytes")
+		}
+	}
+	if (e.Status == Failed) != (e.Error != nil) {
+		return Errorf(EINVALID, "error: required with FAILED, and only with it")
+	}
+	if e.Error != nil && (e.Error.Code == "" || e.Error.Message == "" || len(e.Error.Code) > 64 || len(e.Error.Message) > 1024) {
+		return Errorf(EINVALID, "error: code (1-64 bytes) and message (1-1024 bytes) are required")
+	}
+	return nil
+}
+
+// apply computes the job that results from ev, without writing it. The
+// returned job has Version incremented when the outcome is Applied.
+func (s *Service) apply(j Job, ev Event) (Job, Outcome, error) {
+	if err := ev.Validate(); err != nil {
+		return j, "", err
+	}
+	now := s.now()
+	next := j
+	switch {
+	case ev.Status == j.Status:
+		if ev.Status != Processing || ev.Progress == nil || *ev.Progress == j.Progress {
+			return j, Duplicate, nil
+		}
+		if *ev.Progress < j.Progress {
+			return j, Stale, nil
+		}
+		next.Progress = *ev.Progress
+	case j.Status.Terminal():
+		if ev.Status.rank() < j.Status.rank() {
+			return j, Stale, nil
+		}
+		return j, Rejected, nil
+	case ev.Status.rank() < j.Status.rank():
+		return j, Stale, nil
+	case CanTransition(j.Status, ev.Status), j.Status == Queued && ev.Status == Completed:
+		// A terminal event may overtake its PROCESSING event on the queue;
+		// the job passes through PROCESSING rather than losing the result.
+		next.Status = ev.Status
+		if next.StartedAt.IsZero() && ev.Status != Cancelled {
+			next.StartedAt = now
+		}
+		if ev.Progress != nil && *ev.Progress > next.Progress {
+			next.Progress = *ev.Progress
+		}
+		if ev.Status.Terminal() {
+			next.CompletedAt = now
+			next.ExpiresAt = now.Add(s.retention())
+		}
+		switch ev.Status {
+		case Completed:
+			next.Progress = 100
+			next.OutputURL = ev.OutputURL
+		case Failed:
+			e := *ev.Error
+			next.Error = &e
+		}
+	default:
+		return j, Rejected, nil
+	}
+	next.UpdatedAt = now
+	next.Version = j.Version + 1
+	return next, Applied, nil
+}
+
+// Advance applies a pipeline event to its job with an optimistic-locking
+// write, retrying when a concurrent writer got there first. Duplicate, stale
+// and rejected events change nothing and return a nil error: redelivery must
+// not poison a queue. A malformed event is EINVALID; an unknown job ENOTFOUND.
+func (s *Service) Advance(ctx context.Context, ev Event) (Job, Outcome, error) {
+	if err := ev.Validate(); err != nil {
+		return Job{}, "", err
+	}
+	return s.update(ctx, ev.JobID, func(j Job) (Job, Outcome, error) { return s.apply(j, ev) })
+}
+
+// Cancel cancels a job on behalf of caller (its owner or an admin). A QUEUED
+// job becomes CANCELLED at once; a PROCESSING one gets CancelRequested for the
+// pipeline to act on; an already CANCELLED job is returned unchanged. A
+// COMPLETED or FAILED job is ECONFLICT.
+func (s *Service) Cancel(ctx context.Context, caller Caller, id string) (Job, error) {
+	if err := ValidateID(id); err != nil {
+		return Job{}, err
+	}
+	j, _, err := s.update(ctx, id, func(j Job) (Job, Outcome, error) {
+		if !j.VisibleTo(caller) || j.Expired(s.now()) {
+			return j, "", notFound()
+		}
+		switch j.Status {
+		case Queued:
+			return s.apply(j, Event{JobID: j.ID, Status: Cancelled})
+		case Processing:
+			if j.CancelRequested {
+				return j, Duplicate, nil
+			}
+			next := j
+			next.CancelRequested = true
+			next.UpdatedAt = s.now()
+			next.Version++
+			return next, Applied, nil
+		case Cancelled:
+			return j, Duplicate, nil
+		default:
+			return j, "", Errorf(ECONFLICT, "The job is %s and can no longer be cancelled.", j.Status)
+		}
+	})
+	return j, err
+}
+
+// update runs a read-modify-write on one job until it lands without a
+// concurrent change in between.
+func (s *Service) update(ctx context.Context, id string, change func(Job) (Job, Outcome, error)) (Job, Outcome, error) {
+	var lastErr error
+	for range maxOptimisticAttempts {
+		cur, err := s.Store.GetLatest(ctx, id)
+		if err != nil {
+			return Job{}, "", err
+		}
+		next, outcome, err := change(cur)
+		if err != nil || outcome != Applied {
+			return next, outcome, err
+		}
+		err = s.Store.Update(ctx, next)
+		if err == nil {
+			return next, Applied, nil
+		}
+		if ErrorCode(err) != ECONFLICT {
+			return Job{}, "", err
+		}
+		lastErr = err
+	}
+	return Job{}, "", Wrap(EUNAVAILABLE, errors.Join(errors.New("too much contention"), lastErr), "The job is being changed concurrently; retry shortly.")
+}

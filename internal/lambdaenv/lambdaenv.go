@@ -1,0 +1,75 @@
+// Package lambdaenv reads the Jobs API functions' configuration from their
+// environment, once, at init.
+package lambdaenv
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Config is what the functions read from their environment.
+type Config struct {
+	// Table is JOBS_TABLE, the jobs table's name. Required.
+	Table string
+	// AllowedOrigins is ALLOWED_ORIGINS, comma-separated.
+	AllowedOrigins string
+	// QueueURL is PIPELINE_QUEUE_URL, the video pipeline's SQS queue.
+	QueueURL string
+	// CallTimeout is DYNAMODB_TIMEOUT_MS: each DynamoDB call's deadline.
+	CallTimeout time.Duration
+	// Retention is JOB_RETENTION_DAYS: how long terminal jobs are kept.
+	Retention time.Duration
+}
+
+// Load reads the environment. defaultOrigins applies when ALLOWED_ORIGINS is
+// unset.
+func Load(defaultOrigins string) (Config, error) {
+	c := Config{
+		Table:          os.Getenv("JOBS_TABLE"),
+		AllowedOrigins: os.Getenv("ALLOWED_ORIGINS"),
+		QueueURL:       os.Getenv("PIPELINE_QUEUE_URL"),
+	}
+	if c.Table == "" {
+		return c, fmt.Errorf("JOBS_TABLE is not set")
+	}
+	if c.AllowedOrigins == "" {
+		c.AllowedOrigins = defaultOrigins
+	}
+	ms, err := positiveInt("DYNAMODB_TIMEOUT_MS")
+	if err != nil {
+		return c, err
+	}
+	days, err := positiveInt("JOB_RETENTION_DAYS")
+	c.CallTimeout = time.Duration(ms) * time.Millisecond
+	c.Retention = time.Duration(days) * 24 * time.Hour
+	return c, err
+}
+
+// positiveInt reads an optional positive integer; 0 when unset.
+func positiveInt(name string) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s: a positive integer, got %q", name, v)
+	}
+	return n, nil
+}
+
+// Logger returns the JSON logger every function writes to stdout, which
+// Lambda sends to CloudWatch Logs.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, nil))
+}
+
+// Fatal logs an init failure and exits, which Lambda reports as
+// Runtime.ExitError and retries on the next invocation.
+func Fatal(log *slog.Logger, msg string, err error) {
+	log.Error(msg, "err", err.Error())
+	os.Exit(1)
+}
