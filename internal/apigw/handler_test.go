@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
 
@@ -269,5 +270,18 @@ func TestGetJobPanicIsA500WithHeaders(t *testing.T) {
 	}
 	if l := log.String(); !strings.Contains(l, "secret-detail") || !strings.Contains(l, `"msg":"panic"`) {
 		t.Errorf("log = %s, want the panic logged", l)
+	}
+}
+
+func TestNewHandlerWithoutLogger(t *testing.T) {
+	t.Parallel()
+	h := apigw.NewHandler(&jobs.Service{Store: strictStore(t)}, origins, nil)
+	if h.Log == nil {
+		t.Fatal("NewHandler(nil logger).Log = nil, want a default logger")
+	}
+	resp, _ := h.GetJob(context.Background(), getRequest(t, "../x", aliceClaims))
+	wantError(t, resp, http.StatusBadRequest, jobs.EINVALID)
+	if got := resp.Headers["Access-Control-Allow-Origin"]; got != adminOrigin {
+		t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, adminOrigin)
 	}
 }

@@ -200,6 +200,9 @@ func TestSubmitJobBodySize(t *testing.T) {
 		{"base64, two bytes over", b64(paddedBody(t, apigw.MaxSubmitBytes+2)), true, http.StatusRequestEntityTooLarge},
 		{"base64, far over", b64(paddedBody(t, 1<<20)), true, http.StatusRequestEntityTooLarge},
 		{"base64, far over and not base64", strings.Repeat("!", 1<<20), true, http.StatusRequestEntityTooLarge},
+		// The size is checked before decoding: an invalid body that would
+		// decode to just over the limit is 413, not 400.
+		{"base64, just over and not base64", strings.Repeat("!", 4*((apigw.MaxSubmitBytes+2)/3+1)), true, http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
