@@ -350,8 +350,12 @@ func (s *Service) update(ctx context.Context, id string, change func(Job) (Job, 
 			return Job{}, "", err
 		}
 		next, outcome, err := change(cur)
-		if err != nil || outcome != Applied {
-			return next, outcome, err
+		if err != nil {
+			// No job with an error: it may be one the caller may not see.
+			return Job{}, "", err
+		}
+		if outcome != Applied {
+			return next, outcome, nil
 		}
 		err = s.Store.Update(ctx, next)
 		if err == nil {
