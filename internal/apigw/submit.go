@@ -26,7 +26,7 @@ type SubmitRequest struct {
 
 // SubmitOptions are the optional generation settings.
 type SubmitOptions struct {
-	DurationSeconds int    `json:"durationSeconds,omitempty"`
+	DurationSeconds *int   `json:"durationSeconds,omitempty"`
 	AspectRatio     string `json:"aspectRatio,omitempty"`
 	Resolution      string `json:"resolution,omitempty"`
 }
@@ -69,9 +69,16 @@ func DecodeSubmit(req *events.APIGatewayProxyRequest) (jobs.Spec, error) {
 	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
 		return jobs.Spec{}, decodeError(err)
 	}
-	for name := range fields {
-		if serverOwned[name] {
-			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "%s: set by the server; remove it from the request", name)
+	if err := checkNames("", fields, submitFields); err != nil {
+		return jobs.Spec{}, err
+	}
+	if raw, ok := fields["options"]; ok && string(raw) != "null" {
+		var opts map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &opts); err != nil {
+			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "options: must be a JSON object")
+		}
+		if err := checkNames("options.", opts, optionFields); err != nil {
+			return jobs.Spec{}, err
 		}
 	}
 
@@ -86,11 +93,35 @@ func DecodeSubmit(req *events.APIGatewayProxyRequest) (jobs.Spec, error) {
 	}
 	spec := jobs.Spec{Prompt: in.Prompt}
 	if in.Options != nil {
-		spec.DurationSeconds = in.Options.DurationSeconds
+		if d := in.Options.DurationSeconds; d != nil {
+			if *d < jobs.MinDurationSeconds { // 0 would otherwise read as "use the default"
+				return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "options.durationSeconds: an integer from %d to %d", jobs.MinDurationSeconds, jobs.MaxDurationSeconds)
+			}
+			spec.DurationSeconds = *d
+		}
 		spec.AspectRatio = in.Options.AspectRatio
 		spec.Resolution = in.Options.Resolution
 	}
 	return spec, nil
+}
+
+var (
+	submitFields = map[string]bool{"prompt": true, "options": true}
+	optionFields = map[string]bool{"durationSeconds": true, "aspectRatio": true, "resolution": true}
+)
+
+// checkNames rejects server-owned and unknown names, matched exactly:
+// encoding/json alone would accept "PROMPT" for "prompt".
+func checkNames(prefix string, fields map[string]json.RawMessage, known map[string]bool) error {
+	for name := range fields {
+		switch {
+		case prefix == "" && serverOwned[name]:
+			return jobs.Errorf(jobs.EINVALID, "%s: set by the server; remove it from the request", name)
+		case !known[name]:
+			return jobs.Errorf(jobs.EINVALID, "%s%s: unknown field", prefix, name)
+		}
+	}
+	return nil
 }
 
 func tooLarge() error {

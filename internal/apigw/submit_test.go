@@ -261,7 +261,11 @@ func TestSubmitJobBadRequests(t *testing.T) {
 		{"aspectRatio unknown", `{"prompt":"x","options":{"aspectRatio":"4:3"}}`, false, "options.aspectRatio:"},
 		{"resolution unknown", `{"prompt":"x","options":{"resolution":"4k"}}`, false, "options.resolution:"},
 		{"unknown field", `{"prompt":"x","colour":"red"}`, false, "colour: unknown field"},
-		{"unknown option", `{"prompt":"x","options":{"fps":30}}`, false, "fps: unknown field"},
+		{"unknown option", `{"prompt":"x","options":{"fps":30}}`, false, "options.fps: unknown field"},
+		{"field name in another case", `{"PROMPT":"x"}`, false, "PROMPT: unknown field"},
+		{"option name in another case", `{"prompt":"x","options":{"Resolution":"720p"}}`, false, "options.Resolution: unknown field"},
+		{"durationSeconds zero", `{"prompt":"x","options":{"durationSeconds":0}}`, false, "options.durationSeconds:"},
+		{"durationSeconds negative", `{"prompt":"x","options":{"durationSeconds":-1}}`, false, "options.durationSeconds:"},
 		{"invalid base64", `eyJwcm9tcHQiOiJ4In0*`, true, "body: not valid base64"},
 		{"base64 of invalid JSON", base64.StdEncoding.EncodeToString([]byte(`{"prompt":`)), true, "body:"},
 	}

@@ -155,13 +155,13 @@ func TestAdvance(t *testing.T) {
 			},
 		},
 		{
-			// As coded, a job that fails straight from QUEUED gets a
-			// startedAt (only CANCELLED is exempt).
-			name: "QUEUED to FAILED", current: advQueued(),
+			// A job that fails before the pipeline started it (or whose
+			// hand-off failed) never started: no startedAt.
+			name: "QUEUED to FAILED never started", current: advQueued(),
 			event: jobs.Event{Status: jobs.Failed, Error: failure}, outcome: jobs.Applied,
 			change: func(j *jobs.Job) {
 				j.Status, j.Error = jobs.Failed, failure
-				j.StartedAt, j.CompletedAt, j.ExpiresAt = tNow, tNow, tNow.Add(jobs.DefaultRetention)
+				j.CompletedAt, j.ExpiresAt = tNow, tNow.Add(jobs.DefaultRetention)
 			},
 		},
 		{

@@ -150,15 +150,40 @@ func (s *Service) replay(ctx context.Context, caller Caller, j Job) (SubmitResul
 	case prev.SpecHash != j.SpecHash:
 		return SubmitResult{}, Errorf(EUNPROCESSABLE, "Idempotency-Key was already used with a different request body.")
 	}
-	if prev.Status == Queued {
+	switch {
+	case prev.Status == Queued:
 		if err := s.Pipeline.Enqueue(ctx, prev); err != nil {
 			// The first attempt may still hand it off; do not fail the job
 			// here, just ask the client to retry.
 			s.log().ErrorContext(ctx, "re-enqueue on idempotent replay failed", "jobId", prev.ID, "err", err)
 			return SubmitResult{}, Wrap(EUNAVAILABLE, err, "The job could not be handed to the pipeline; retry with the same Idempotency-Key.")
 		}
+	case prev.Status == Failed && prev.Error != nil && prev.Error.Code == EnqueueFailedCode:
+		return s.requeue(ctx, prev)
 	}
 	return SubmitResult{Job: prev, Replayed: true}, nil
+}
+
+// requeue gives a job whose hand-off failed at submit another go, on a retry
+// with its Idempotency-Key. It is the one way out of a terminal status, and
+// safe: the pipeline never saw the job, and the submit that created it
+// answered 503, so no client was told it was accepted.
+func (s *Service) requeue(ctx context.Context, prev Job) (SubmitResult, error) {
+	next := prev
+	next.Status, next.Error = Queued, nil
+	next.CompletedAt, next.ExpiresAt = time.Time{}, time.Time{}
+	next.UpdatedAt = s.now()
+	next.Version++
+	if err := s.Store.Update(ctx, next); err != nil {
+		if ErrorCode(err) == ECONFLICT { // a concurrent retry requeued it first
+			return SubmitResult{}, Wrap(EUNAVAILABLE, err, "The job is being resubmitted; retry with the same Idempotency-Key.")
+		}
+		return SubmitResult{}, err
+	}
+	if err := s.enqueue(ctx, next); err != nil {
+		return SubmitResult{}, err
+	}
+	return SubmitResult{Job: next, Replayed: true}, nil
 }
 
 // EnqueueFailedCode is the JobError code of jobs whose hand-off to the
@@ -270,7 +295,9 @@ func (s *Service) apply(j Job, ev Event) (Job, Outcome, error) {
 		// A terminal event may overtake its PROCESSING event on the queue;
 		// the job passes through PROCESSING rather than losing the result.
 		next.Status = ev.Status
-		if next.StartedAt.IsZero() && ev.Status != Cancelled {
+		// Only PROCESSING and COMPLETED mean the pipeline ran the job; a
+		// COMPLETED event that overtook its PROCESSING event implies it.
+		if next.StartedAt.IsZero() && (ev.Status == Processing || ev.Status == Completed) {
 			next.StartedAt = now
 		}
 		if ev.Progress != nil && *ev.Progress > next.Progress {

@@ -527,3 +527,49 @@ func TestSubmitDerivedIDCollisionWithAnotherJob(t *testing.T) {
 		})
 	}
 }
+
+func TestSubmitIdempotentRetryRequeuesAFailedHandOff(t *testing.T) {
+	t.Parallel()
+	const key = "retry-after-503"
+	base := inmem.NewStore()
+	down := errors.New("sqs down")
+	pipe := &fakePipeline{EnqueueFn: func(context.Context, jobs.Job) error { return down }}
+	e := newEnv(t, base, pipe)
+	id := jobs.IdempotentID(alice.Subject, key)
+
+	if _, err := e.svc.Submit(context.Background(), alice, spec, key); jobs.ErrorCode(err) != jobs.EUNAVAILABLE {
+		t.Fatalf("first Submit error = %v, want %s", err, jobs.EUNAVAILABLE)
+	}
+	if got := stored(t, base, id); got.Status != jobs.Failed || got.Error == nil || got.Error.Code != jobs.EnqueueFailedCode {
+		t.Fatalf("after failed hand-off: status %s, error %+v; want FAILED/%s", got.Status, got.Error, jobs.EnqueueFailedCode)
+	}
+
+	pipe.EnqueueFn = nil // the queue is back
+	e.clock.Set(t0.Add(time.Minute))
+	res, err := e.svc.Submit(context.Background(), alice, spec, key)
+	if err != nil || !res.Replayed {
+		t.Fatalf("retry Submit() = %+v, %v; want a replayed job", res, err)
+	}
+	got := stored(t, base, id)
+	if got.Status != jobs.Queued || got.Error != nil || !got.CompletedAt.IsZero() || !got.ExpiresAt.IsZero() || got.Version != 3 {
+		t.Errorf("requeued job = %+v; want QUEUED, no error, no completedAt/expiresAt, version 3", got)
+	}
+	if !got.CreatedAt.Equal(t0) || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("createdAt, updatedAt = %v, %v; want %v, %v", got.CreatedAt, got.UpdatedAt, t0, t0.Add(time.Minute))
+	}
+	calls := pipe.Calls()
+	if len(calls) != 2 || calls[1].Status != jobs.Queued || calls[1].ID != id {
+		t.Errorf("Enqueue calls = %+v; want the failed attempt, then the requeued job", calls)
+	}
+
+	// A job FAILED by the pipeline is final, even with the same key.
+	failed := got
+	failed.Status, failed.Error, failed.Version = jobs.Failed, &jobs.JobError{Code: "GPU_OOM", Message: "out of memory"}, 4
+	if err := base.Update(context.Background(), failed); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.svc.Submit(context.Background(), alice, spec, key)
+	if err != nil || res.Job.Status != jobs.Failed || len(pipe.Calls()) != 2 {
+		t.Errorf("replay of a pipeline-FAILED job = %+v, %v, %d enqueues; want it returned as is, no enqueue", res.Job, err, len(pipe.Calls()))
+	}
+}
