@@ -89,16 +89,21 @@ func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
 			return err
 		}
 	}
-	p.mu.Lock()
-	p.jobs = append(p.jobs, j)
-	p.mu.Unlock()
 	if p.C != nil {
+		// A cancelled context wins over a ready channel, so a failed
+		// Enqueue never hands the job over.
+		if err := ctx.Err(); err != nil {
+			return jobs.Wrap(jobs.EUNAVAILABLE, err, "The video pipeline is not accepting jobs; retry shortly.")
+		}
 		select {
 		case p.C <- j:
 		case <-ctx.Done():
 			return jobs.Wrap(jobs.EUNAVAILABLE, ctx.Err(), "The video pipeline is not accepting jobs; retry shortly.")
 		}
 	}
+	p.mu.Lock()
+	p.jobs = append(p.jobs, j)
+	p.mu.Unlock()
 	return nil
 }
 
