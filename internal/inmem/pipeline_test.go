@@ -112,6 +112,14 @@ func TestPipelineChannelCancelledContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Enqueue() error = %v, want it to wrap context.Canceled", err)
 	}
+	if got := p.Jobs(); len(got) != 0 {
+		t.Errorf("Jobs() after a failed Enqueue = %v, want none", got)
+	}
+	// Even with room in the channel, a cancelled context hands nothing over.
+	buffered := &inmem.Pipeline{C: make(chan jobs.Job, 1)}
+	if err := buffered.Enqueue(ctx, job("job_b")); jobs.ErrorCode(err) != jobs.EUNAVAILABLE || len(buffered.C) != 0 || len(buffered.Jobs()) != 0 {
+		t.Errorf("buffered Enqueue(cancelled) = %v, %d in channel, %d recorded; want EUNAVAILABLE and nothing handed over", err, len(buffered.C), len(buffered.Jobs()))
+	}
 }
 
 func TestPipelineConcurrentEnqueue(t *testing.T) {
