@@ -146,7 +146,7 @@ func tryStart(name, bootstrap string, env map[string]string) (*function, error) 
 	}()
 
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-f.done:
@@ -162,7 +162,7 @@ func tryStart(name, bootstrap string, env map[string]string) (*function, error) 
 		time.Sleep(20 * time.Millisecond)
 	}
 	f.kill()
-	return nil, fmt.Errorf("aws-lambda-rie did not answer on %s within 10s\n%s", addr, out.String())
+	return nil, fmt.Errorf("aws-lambda-rie did not answer on %s within 20s\n%s", addr, out.String())
 }
 
 func envList(env map[string]string) []string {
@@ -292,6 +292,9 @@ func (f *function) invoke(t *testing.T, ev map[string]any) (apiResponse, time.Du
 	status, body, elapsed := f.invokeRaw(t, ev)
 	if status != http.StatusOK {
 		t.Fatalf("invoke %s: emulator answered HTTP %d: %s", f.name, status, body)
+	}
+	if bytes.HasPrefix(body, []byte("Task timed out")) {
+		t.Fatalf("invoke %s: the function timed out after %v: %s", f.name, elapsed.Round(time.Millisecond), body)
 	}
 	var r events.APIGatewayProxyResponse
 	dec := json.NewDecoder(bytes.NewReader(body))
