@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/deepfoundai/jobs-api/internal/apigw"
 )
 
 // The REST API the events come from.
@@ -237,7 +239,7 @@ func (r apiResponse) wantCORS(t *testing.T, origin string, allowed bool) {
 	r.wantHeader(t, "Vary", "Origin")
 	if allowed {
 		r.wantHeader(t, "Access-Control-Allow-Origin", origin)
-		r.wantHeader(t, "Access-Control-Expose-Headers", "ETag, Location, Retry-After")
+		r.wantHeader(t, "Access-Control-Expose-Headers", apigw.ExposedHeaders)
 	} else {
 		r.wantNoHeader(t, "Access-Control-Allow-Origin")
 		r.wantNoHeader(t, "Access-Control-Expose-Headers")
