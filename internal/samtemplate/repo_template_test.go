@@ -151,6 +151,7 @@ var mutations = []mutation{
 	{name: "unexpected method", edit: addResource("DeleteJobMethod", "AWS::ApiGateway::Method", map[string]any{
 		"RestApiId": map[string]any{"Ref": "RestApiId"}, "ResourceId": map[string]any{"Ref": "JobIdResource"}, "HttpMethod": "DELETE", "AuthorizationType": "NONE"}), fails: "API methods"},
 	{name: "GET missing", edit: deleteResource("GetJobMethod"), fails: "API methods"},
+	{name: "POST deleted when the stack lets go of it", edit: setAttr("PostJobMethod", func(r *samtemplate.Resource) { r.DeletionPolicy = "" }), fails: "API methods"},
 	// OPTIONS
 	{name: "OPTIONS with auth", old: "      HttpMethod: OPTIONS\n      AuthorizationType: NONE", new: "      HttpMethod: OPTIONS\n      AuthorizationType: COGNITO_USER_POOLS", fails: "OPTIONS methods"},
 	{name: "OPTIONS not MOCK", edit: setIntegration("OptionsJobIdMethod", "Type", "AWS_PROXY"), fails: "OPTIONS methods"},
@@ -460,6 +461,15 @@ func checkAPIMethods(t *samtemplate.Template) error {
 		}
 		if fn, err := samtemplate.IntegrationFunction(t, id); err != nil || fn != want.function {
 			bad("%s invokes %q (%v), want %s", id, fn, err, want.function)
+		}
+		// A method on a resource of the existing API (POST /v1/jobs) may have
+		// existed before this stack and must outlive the stack letting go of
+		// it (ManagePostMethod=false): deleting it would break production.
+		// Resource import needs a DeletionPolicy as well.
+		if name, arg, _ := samtemplate.IntrinsicName(p["ResourceId"]); name == "Ref" && externalResources[fmt.Sprint(arg)] != "" {
+			if got := t.Resources[id].DeletionPolicy; got != "Retain" {
+				bad("%s is on the existing API's %s but DeletionPolicy = %q, want Retain", id, externalResources[fmt.Sprint(arg)], got)
+			}
 		}
 	}
 	for _, id := range sortedKeys(wantMethods) {
