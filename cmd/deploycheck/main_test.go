@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,11 +11,15 @@ import (
 )
 
 // binary is the deploycheck command built once for this package's tests.
-// Under `make test` (GOCOVERDIR set) it is built with coverage, so its
-// runs count.
 var binary string
 
+// TestMain builds the command. When coverage is collected (`make test`),
+// the binary is instrumented and writes its counters where the test's own
+// go: `go test -cover` hands the test binary -test.gocoverdir and overrides
+// GOCOVERDIR with a directory of its own, so the flag is the one to follow,
+// and children (the binary, the scripts running it) get it as GOCOVERDIR.
 func TestMain(m *testing.M) {
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "deploycheck-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -22,8 +27,16 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "deploycheck")
 	args := []string{"build", "-o", binary}
-	if os.Getenv("GOCOVERDIR") != "" {
-		args = append(args, "-cover", "-coverpkg=github.com/deepfoundai/jobs-api/...")
+	if f := flag.Lookup("test.gocoverdir"); f != nil && f.Value.String() != "" {
+		coverDir, err := filepath.Abs(f.Value.String())
+		if err == nil {
+			err = os.Setenv("GOCOVERDIR", coverDir)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		args = append(args, "-cover", "-covermode=atomic", "-coverpkg=github.com/deepfoundai/jobs-api/...")
 	}
 	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
