@@ -45,6 +45,21 @@ build-GetJobFn:
 build-SubmitJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/submitjob
 
+# Deploy (docs/deploy.md). STAGE selects the samconfig.toml environment and API stage.
+STAGE ?= prod
+
+.PHONY: deploy deploy-check redeploy-stage
+deploy-check: ## create and check the change set for STAGE=prod (template tests, sam build, sam deploy --no-execute-changeset, deploycheck); executes nothing
+	$(GO) test -count=1 ./internal/samtemplate/
+	DEPLOY_DRY_RUN=1 STAGE=$(STAGE) scripts/deploy.sh
+
+deploy: ## deploy STAGE=prod: template tests, sam build, change set, deploycheck, execute, redeploy the API stage
+	$(GO) test -count=1 ./internal/samtemplate/
+	STAGE=$(STAGE) scripts/deploy.sh
+
+redeploy-stage: ## create a new deployment of the API stage (CloudFormation never does)
+	scripts/redeploy-stage.sh
+
 .PHONY: lint
 lint: ## gofmt, go vet and go mod tidy must be clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

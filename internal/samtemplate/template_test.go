@@ -43,12 +43,32 @@ Resources:
 	}
 }
 
-func TestLoadRepoTemplate(t *testing.T) {
-	tpl, err := samtemplate.Load("../../template.yaml")
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in string }{
+		{"not YAML", "Resources: [\n"},
+		{"unknown section", "Resource: {}\n"},
+		{"GetAtt without attribute", "Resources:\n  A:\n    Type: X\n    Properties: {V: !GetAtt B}\n"},
+		{"resource not a map", "Resources:\n  A: [x]\n"},
+	}
+	for _, tc := range tests {
+		if _, err := samtemplate.Parse([]byte(tc.in)); err == nil {
+			t.Errorf("%s: Parse succeeded, want an error", tc.name)
+		}
+	}
+	if _, err := samtemplate.Load("testdata/does-not-exist.yaml"); err == nil {
+		t.Error("Load of a missing file: want an error")
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	t.Parallel()
+	tpl, err := samtemplate.Parse([]byte(`{"Resources": {"A": {"Type": "X", "Properties": {"R": {"Fn::GetAtt": ["B", "Arn"]}, "N": null}}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tpl.Resources["JobsTable"].Type; got != "AWS::DynamoDB::Table" {
-		t.Errorf("JobsTable type = %q", got)
+	want := map[string]any{"R": map[string]any{"Fn::GetAtt": []any{"B", "Arn"}}, "N": nil}
+	if got := tpl.Resources["A"].Properties; !reflect.DeepEqual(got, want) {
+		t.Errorf("properties = %#v, want %#v", got, want)
 	}
 }
