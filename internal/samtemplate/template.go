@@ -6,8 +6,10 @@
 package samtemplate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -68,12 +70,13 @@ func Load(path string) (*Template, error) {
 // Parse parses a YAML (or JSON) template. Unknown top-level sections, unknown
 // resource attributes and unknown YAML tags are errors.
 func Parse(b []byte) (*Template, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
+	var doc, extra yaml.Node
+	ydec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := ydec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("samtemplate: %w", err)
 	}
-	if len(doc.Content) != 1 {
-		return nil, fmt.Errorf("samtemplate: want one YAML document")
+	if err := ydec.Decode(&extra); err != io.EOF || len(doc.Content) != 1 {
+		return nil, fmt.Errorf("samtemplate: want exactly one YAML document")
 	}
 	v, err := toValue(doc.Content[0])
 	if err != nil {

@@ -50,6 +50,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown section", "Resource: {}\n"},
 		{"GetAtt without attribute", "Resources:\n  A:\n    Type: X\n    Properties: {V: !GetAtt B}\n"},
 		{"resource not a map", "Resources:\n  A: [x]\n"},
+		{"two documents", "Resources: {}\n---\nResources: {}\n"},
+		{"empty", ""},
 	}
 	for _, tc := range tests {
 		if _, err := samtemplate.Parse([]byte(tc.in)); err == nil {
