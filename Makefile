@@ -43,6 +43,10 @@ build-GetJobFn:
 build-SubmitJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/submitjob
 
+.PHONY: bench
+bench: deps ## run the benchmarks and measure the Lambda binaries (results: BENCHMARKS.md)
+	GO='$(GO)' LAMBDA_FLAGS='$(LAMBDA_FLAGS)' bench/run.sh
+
 .PHONY: lint
 lint: ## gofmt, go vet and go mod tidy must be clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
