@@ -101,8 +101,8 @@ func awsValueSize(v types.AttributeValue) int {
 // of the given size: 0.5 per started 4 KB.
 func awsRCU(size int) float64 { return 0.5 * float64((size+4095)/4096) }
 
-// rawItem reads the stored item, for sizing it.
-func rawItem(t testing.TB, m *capMeter, table, id string) map[string]types.AttributeValue {
+// capRawItem reads the stored item, for sizing it.
+func capRawItem(t testing.TB, m *capMeter, table, id string) map[string]types.AttributeValue {
 	t.Helper()
 	out, err := m.API.GetItem(context.Background(), &ddb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{"jobId": &types.AttributeValueMemberS{Value: id}}})
 	if err != nil || out.Item == nil {
@@ -153,7 +153,7 @@ func TestReadCapacityPerPoll(t *testing.T) {
 	// dynalite's figures below hold on DynamoDB only if the items are
 	// within 4 KB by DynamoDB's own (UTF-8) rules.
 	for _, j := range []jobs.Job{typical, maxASCII} {
-		if size := awsItemSize(rawItem(t, m, table, j.ID)); size > 4096 {
+		if size := awsItemSize(capRawItem(t, m, table, j.ID)); size > 4096 {
 			t.Errorf("job %s is %d bytes by DynamoDB's rules, want at most 4096", j.ID, size)
 		}
 	}
@@ -227,7 +227,7 @@ func BenchmarkPoll(b *testing.B) {
 			b.ReportMetric(units["GetItem"]/float64(b.N), "RCU/poll")
 			b.ReportMetric(float64(len(reads))/float64(b.N), "GetItem/poll")
 			if name != "miss" {
-				size := awsItemSize(rawItem(b, m, table, id))
+				size := awsItemSize(capRawItem(b, m, table, id))
 				b.ReportMetric(float64(size), "item-bytes(aws)")
 				b.ReportMetric(awsRCU(size), "RCU/poll(aws)")
 			}
@@ -247,7 +247,7 @@ func BenchmarkPoll(b *testing.B) {
 			if err := s.Create(ctx, j); err != nil {
 				b.Fatal(err)
 			}
-			size := awsItemSize(rawItem(b, m, table, j.ID))
+			size := awsItemSize(capRawItem(b, m, table, j.ID))
 			b.ReportMetric(float64(size), "item-bytes(aws)")
 			b.ReportMetric(float64((size+1023)/1024), "WCU/submit(aws,table)")
 		})

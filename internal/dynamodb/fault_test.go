@@ -108,7 +108,7 @@ func (a ftAPI) PutItem(ctx context.Context, in *ddb.PutItemInput, opts ...func(*
 	return a.API.PutItem(ctx, in, append(opts, a.faults.option("PutItem"))...)
 }
 
-func throttled(code string) error {
+func ftThrottled(code string) error {
 	return &smithy.GenericAPIError{Code: code, Message: "injected " + code, Fault: smithy.FaultServer}
 }
 
@@ -171,9 +171,9 @@ func ftFunctionDeadline(t *testing.T, store *dynamodb.Store) (context.Context, c
 	return context.WithTimeout(context.Background(), 5*d)
 }
 
-// want503 checks a response is the documented answer to an unavailable
+// ftWant503 checks a response is the documented answer to an unavailable
 // dependency, given before the function's deadline.
-func want503(t *testing.T, ctx context.Context, resp events.APIGatewayProxyResponse, err error) {
+func ftWant503(t *testing.T, ctx context.Context, resp events.APIGatewayProxyResponse, err error) {
 	t.Helper()
 	if ctx.Err() != nil {
 		t.Errorf("handler answered after the function deadline (%v)", ctx.Err())
@@ -254,7 +254,7 @@ func TestFaultThrottlingRetriedBySDK(t *testing.T) {
 			j := ftSeed(t, e)
 			e.faults.Fail = func(op string, n int) error {
 				if n <= 2 {
-					return throttled(code)
+					return ftThrottled(code)
 				}
 				return nil
 			}
@@ -278,12 +278,12 @@ func TestFaultThrottlingOutlastsRetries(t *testing.T) {
 		t.Run(code, func(t *testing.T) {
 			e := newFTEnv(t, "")
 			j := ftSeed(t, e)
-			e.faults.Fail = func(string, int) error { return throttled(code) }
+			e.faults.Fail = func(string, int) error { return ftThrottled(code) }
 
 			ctx, cancel := ftFunctionDeadline(t, e.store)
 			defer cancel()
 			resp, err := e.h.GetJob(ctx, ftGet(j.ID))
-			want503(t, ctx, resp, err)
+			ftWant503(t, ctx, resp, err)
 			if got, want := e.faults.Attempts("GetItem"), 3; got != want {
 				t.Errorf("GetItem attempts = %d, want %d: the standard retryer's maximum, and no strong re-read after a throttled read", got, want)
 			}
@@ -295,7 +295,7 @@ func TestFaultThrottlingOutlastsRetries(t *testing.T) {
 			}
 
 			resp, err = e.h.SubmitJob(ctx, ftSubmit(`{"prompt":"a cat"}`, ""))
-			want503(t, ctx, resp, err)
+			ftWant503(t, ctx, resp, err)
 			if got := len(e.pipeline.Jobs()); got != 0 {
 				t.Errorf("a submit whose write failed handed off %d jobs, want 0", got)
 			}
@@ -312,7 +312,7 @@ func TestFaultThrottlingOutlastsRetries(t *testing.T) {
 func TestFaultRetryQuotaExhausted(t *testing.T) {
 	e := newFTEnv(t, "")
 	j := ftSeed(t, e)
-	e.faults.Fail = func(string, int) error { return throttled("ThrottlingException") }
+	e.faults.Fail = func(string, int) error { return ftThrottled("ThrottlingException") }
 
 	var wg sync.WaitGroup
 	for range 120 { // 120 calls x 2 retries x 5 tokens > 500 tokens
@@ -332,7 +332,7 @@ func TestFaultRetryQuotaExhausted(t *testing.T) {
 		t.Errorf("attempts with the quota exhausted = %d, want 1", got)
 	}
 	resp, err := e.h.GetJob(ctx, ftGet(j.ID))
-	want503(t, ctx, resp, err)
+	ftWant503(t, ctx, resp, err)
 }
 
 // ftBlackHole accepts connections and never answers.
@@ -387,9 +387,9 @@ func TestFaultEndpointNeverAnswers(t *testing.T) {
 	}
 
 	resp, err := e.h.GetJob(ctx, ftGet("job_x"))
-	want503(t, ctx, resp, err)
+	ftWant503(t, ctx, resp, err)
 	resp, err = e.h.SubmitJob(ctx, ftSubmit(`{"prompt":"a cat"}`, ""))
-	want503(t, ctx, resp, err)
+	ftWant503(t, ctx, resp, err)
 	if got := len(e.pipeline.Jobs()); got != 0 {
 		t.Errorf("handed off %d jobs whose write timed out, want 0", got)
 	}
@@ -413,7 +413,7 @@ func TestFaultEndpointUnreachable(t *testing.T) {
 		t.Errorf("GetItem attempts = %d, want %d (connection errors are retried)", got, want)
 	}
 	resp, err := e.h.GetJob(ctx, ftGet("job_x"))
-	want503(t, ctx, resp, err)
+	ftWant503(t, ctx, resp, err)
 }
 
 // The pipeline fails after the write: the job is FAILED with
@@ -425,7 +425,7 @@ func TestFaultHandOffFailsAfterWrite(t *testing.T) {
 	ctx, cancel := ftFunctionDeadline(t, e.store)
 	defer cancel()
 	resp, err := e.h.SubmitJob(ctx, ftSubmit(`{"prompt":"a cat"}`, ""))
-	want503(t, ctx, resp, err)
+	ftWant503(t, ctx, resp, err)
 
 	all := ftWholeItems(t, e)
 	if len(all) != 1 {
@@ -456,7 +456,7 @@ func TestFaultHandOffAndMarkFailedBothFail(t *testing.T) {
 	}
 	e.faults.Fail = func(op string, n int) error {
 		if op == "PutItem" && n > 1 { // the create lands, the mark-FAILED does not
-			return throttled("ThrottlingException")
+			return ftThrottled("ThrottlingException")
 		}
 		return nil
 	}
@@ -464,7 +464,7 @@ func TestFaultHandOffAndMarkFailedBothFail(t *testing.T) {
 	defer cancel()
 	body := `{"prompt":"a cat","options":{"durationSeconds":7}}`
 	resp, err := e.h.SubmitJob(ctx, ftSubmit(body, "retry-key-1"))
-	want503(t, ctx, resp, err)
+	ftWant503(t, ctx, resp, err)
 	all := ftWholeItems(t, e)
 	if len(all) != 1 || all[0].Status != jobs.Queued || all[0].Version != 1 {
 		t.Fatalf("stored = %+v, want one QUEUED v1 job", all)
@@ -542,7 +542,7 @@ func TestFaultDuplicateAfterFailedHandOff(t *testing.T) {
 	e := newFTEnv(t, "")
 	e.pipeline.Fail = func(jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }
 	resp, err := e.h.SubmitJob(context.Background(), ftSubmit(`{"prompt":"a cat"}`, "k-failed"))
-	want503(t, context.Background(), resp, err)
+	ftWant503(t, context.Background(), resp, err)
 
 	e.pipeline.Fail = nil
 	resp, err = e.h.SubmitJob(context.Background(), ftSubmit(`{"prompt":"a cat"}`, "k-failed"))

@@ -41,21 +41,21 @@ type raceAct struct {
 	do   func(ctx context.Context) (jobs.Job, jobs.Outcome, error)
 }
 
-func advance(svc *jobs.Service, ev jobs.Event) func(context.Context) (jobs.Job, jobs.Outcome, error) {
+func raceAdvance(svc *jobs.Service, ev jobs.Event) func(context.Context) (jobs.Job, jobs.Outcome, error) {
 	return func(ctx context.Context) (jobs.Job, jobs.Outcome, error) { return svc.Advance(ctx, ev) }
 }
 
-// cancel adapts Service.Cancel, which reports no outcome (see raceHistory).
-func cancel(svc *jobs.Service, id string) func(context.Context) (jobs.Job, jobs.Outcome, error) {
+// raceCancel adapts Service.Cancel, which reports no outcome (see raceHistory).
+func raceCancel(svc *jobs.Service, id string) func(context.Context) (jobs.Job, jobs.Outcome, error) {
 	return func(ctx context.Context) (jobs.Job, jobs.Outcome, error) {
 		j, err := svc.Cancel(ctx, jobs.Caller{Subject: raceOwner}, id)
 		return j, "", err
 	}
 }
 
-// race runs every act at once, each from its own goroutine released by one
+// runRace runs every act at once, each from its own goroutine released by one
 // signal, and returns what each got.
-func race(acts []raceAct) []raceResult {
+func runRace(acts []raceAct) []raceResult {
 	start := make(chan struct{})
 	out := make([]raceResult, len(acts))
 	var wg sync.WaitGroup
@@ -223,7 +223,7 @@ func raceState(j jobs.Job) string {
 	return fmt.Sprintf("v%d %s %d%% url=%q err=%q cancel=%v", j.Version, j.Status, j.Progress, j.OutputURL, e, j.CancelRequested)
 }
 
-func count(rs []raceResult, kindPrefix string) int {
+func raceCount(rs []raceResult, kindPrefix string) int {
 	n := 0
 	for _, r := range rs {
 		if strings.HasPrefix(r.kind, kindPrefix) {
@@ -243,9 +243,9 @@ func TestRaceTransitions(t *testing.T) {
 		before := e.seed(t, jobs.Queued, 0)
 		var acts []raceAct
 		for range 12 {
-			acts = append(acts, raceAct{"advance PROCESSING", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing})})
+			acts = append(acts, raceAct{"advance PROCESSING", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing})})
 		}
-		rs := race(acts)
+		rs := runRace(acts)
 		writes := raceCheck(t, e, before, rs)
 		if len(writes) != 1 {
 			t.Errorf("applied %d times, want exactly once", len(writes))
@@ -263,10 +263,10 @@ func TestRaceTransitions(t *testing.T) {
 		var acts []raceAct
 		for i := 1; i <= 10; i++ {
 			for range 2 { // each event delivered twice
-				acts = append(acts, raceAct{fmt.Sprintf("progress %d", i*10), advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing, Progress: p(i * 10)})})
+				acts = append(acts, raceAct{fmt.Sprintf("progress %d", i*10), raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing, Progress: p(i * 10)})})
 			}
 		}
-		rs := race(acts)
+		rs := runRace(acts)
 		writes := raceCheck(t, e, before, rs, jobs.EUNAVAILABLE) // "too much contention" is allowed; the caller retries
 		perKind := map[string]int{}
 		for _, w := range writes {
@@ -280,7 +280,7 @@ func TestRaceTransitions(t *testing.T) {
 		if len(writes) == 0 {
 			t.Errorf("no progress event applied")
 		}
-		t.Logf("%d of %d progress deliveries applied; contention errors: %d", len(writes), len(rs), countErr(rs))
+		t.Logf("%d of %d progress deliveries applied; contention errors: %d", len(writes), len(rs), raceErrCount(rs))
 	})
 
 	t.Run("terminal events and cancels", func(t *testing.T) {
@@ -289,13 +289,13 @@ func TestRaceTransitions(t *testing.T) {
 		var acts []raceAct
 		for i := range 6 {
 			acts = append(acts,
-				raceAct{"advance COMPLETED", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Completed, OutputURL: fmt.Sprintf("https://cdn.example/%d.mp4", i)})},
-				raceAct{"advance FAILED", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Failed, Error: &jobs.JobError{Code: "GPU_OOM", Message: "out of memory"}})},
-				raceAct{"advance CANCELLED", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Cancelled})},
-				raceAct{"cancel", cancel(e.svc, before.ID)},
+				raceAct{"advance COMPLETED", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Completed, OutputURL: fmt.Sprintf("https://cdn.example/%d.mp4", i)})},
+				raceAct{"advance FAILED", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Failed, Error: &jobs.JobError{Code: "GPU_OOM", Message: "out of memory"}})},
+				raceAct{"advance CANCELLED", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Cancelled})},
+				raceAct{"cancel", raceCancel(e.svc, before.ID)},
 			)
 		}
-		rs := race(acts)
+		rs := runRace(acts)
 		writes := raceCheck(t, e, before, rs, jobs.ECONFLICT) // cancel after COMPLETED/FAILED
 		terminal := 0
 		for _, w := range writes {
@@ -306,7 +306,7 @@ func TestRaceTransitions(t *testing.T) {
 		if terminal != 1 {
 			t.Errorf("%d terminal writes, want exactly one winner", terminal)
 		}
-		if n := count(writes, "cancel"); n > 1 {
+		if n := raceCount(writes, "cancel"); n > 1 {
 			t.Errorf("cancel applied %d times, want at most once", n)
 		}
 		final := e.stored(t, before.ID)
@@ -326,11 +326,11 @@ func TestRaceTransitions(t *testing.T) {
 		var acts []raceAct
 		for range 8 {
 			acts = append(acts,
-				raceAct{"advance PROCESSING", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing})},
-				raceAct{"cancel", cancel(e.svc, before.ID)},
+				raceAct{"advance PROCESSING", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing})},
+				raceAct{"cancel", raceCancel(e.svc, before.ID)},
 			)
 		}
-		rs := race(acts)
+		rs := runRace(acts)
 		writes := raceCheck(t, e, before, rs)
 		perKind := map[string]int{}
 		for _, w := range writes {
@@ -357,14 +357,14 @@ func TestRaceTransitions(t *testing.T) {
 		var acts []raceAct
 		for i := range 4 {
 			acts = append(acts,
-				raceAct{"advance PROCESSING", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing, Progress: p(10 * i)})},
-				raceAct{"advance COMPLETED again", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Completed, OutputURL: fmt.Sprintf("https://cdn.example/other-%d.mp4", i)})},
-				raceAct{"advance FAILED", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Failed, Error: &jobs.JobError{Code: "LATE", Message: "late"}})},
-				raceAct{"advance CANCELLED", advance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Cancelled})},
-				raceAct{"cancel", cancel(e.svc, before.ID)},
+				raceAct{"advance PROCESSING", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Processing, Progress: p(10 * i)})},
+				raceAct{"advance COMPLETED again", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Completed, OutputURL: fmt.Sprintf("https://cdn.example/other-%d.mp4", i)})},
+				raceAct{"advance FAILED", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Failed, Error: &jobs.JobError{Code: "LATE", Message: "late"}})},
+				raceAct{"advance CANCELLED", raceAdvance(e.svc, jobs.Event{JobID: before.ID, Status: jobs.Cancelled})},
+				raceAct{"cancel", raceCancel(e.svc, before.ID)},
 			)
 		}
-		rs := race(acts)
+		rs := runRace(acts)
 		if writes := raceCheck(t, e, before, rs, jobs.ECONFLICT); len(writes) != 0 {
 			t.Errorf("%d writes to a COMPLETED job, want 0", len(writes))
 		}
@@ -374,7 +374,7 @@ func TestRaceTransitions(t *testing.T) {
 	})
 }
 
-func countErr(rs []raceResult) int {
+func raceErrCount(rs []raceResult) int {
 	n := 0
 	for _, r := range rs {
 		if r.err != nil {
