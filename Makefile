@@ -60,6 +60,10 @@ deploy: ## deploy STAGE=prod: template tests, sam build, change set, deploycheck
 redeploy-stage: ## create a new deployment of the API stage (CloudFormation never does)
 	scripts/redeploy-stage.sh
 
+.PHONY: bench
+bench: deps ## run the benchmarks and measure the Lambda binaries (results: BENCHMARKS.md)
+	GO='$(GO)' LAMBDA_FLAGS='$(LAMBDA_FLAGS)' bench/run.sh
+
 .PHONY: lint
 lint: ## gofmt, go vet and go mod tidy must be clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

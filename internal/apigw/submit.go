@@ -140,9 +140,22 @@ func decodeError(err error) error {
 		return jobs.Errorf(jobs.EINVALID, "body: must be a JSON object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return jobs.Errorf(jobs.EINVALID, "%s: unknown field", name)
+		return jobs.Errorf(jobs.EINVALID, "%s: unknown field", clip(name, maxEchoedName))
 	}
 	return jobs.Errorf(jobs.EINVALID, "body: not valid JSON")
+}
+
+// maxEchoedName bounds how much of a client's field name an error message
+// repeats: enough to spot a typo, never the body echoed back.
+const maxEchoedName = 64
+
+// clip returns s cut to at most n runes, marked with "…" when cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }
 
 func jsonKind(goKind string) string {
