@@ -118,7 +118,7 @@ func checkNames(prefix string, fields map[string]json.RawMessage, known map[stri
 		case prefix == "" && serverOwned[name]:
 			return jobs.Errorf(jobs.EINVALID, "%s: set by the server; remove it from the request", name)
 		case !known[name]:
-			return jobs.Errorf(jobs.EINVALID, "%s%s: unknown field", prefix, name)
+			return jobs.Errorf(jobs.EINVALID, "%s%s: unknown field", prefix, clip(name, maxEchoedName))
 		}
 	}
 	return nil
@@ -129,6 +129,7 @@ func tooLarge() error {
 }
 
 // decodeError names the field at fault where encoding/json says which.
+// Unknown names never get here: checkNames rejects them first.
 func decodeError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
@@ -138,9 +139,6 @@ func decodeError(err error) error {
 		return jobs.Errorf(jobs.EINVALID, "%s: must be a JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
 	case errors.As(err, &typeErr):
 		return jobs.Errorf(jobs.EINVALID, "body: must be a JSON object")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return jobs.Errorf(jobs.EINVALID, "%s: unknown field", clip(name, maxEchoedName))
 	}
 	return jobs.Errorf(jobs.EINVALID, "body: not valid JSON")
 }
