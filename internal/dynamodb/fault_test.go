@@ -543,16 +543,22 @@ func TestFaultDuplicateAfterFailedHandOff(t *testing.T) {
 	e.pipeline.Fail = func(jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }
 	resp, err := e.h.SubmitJob(context.Background(), ftSubmit(`{"prompt":"a cat"}`, "k-failed"))
 	ftWant503(t, context.Background(), resp, err)
+	if all := ftWholeItems(t, e); len(all) != 1 || all[0].Status != jobs.Failed || all[0].Version != 2 {
+		t.Fatalf("after the failed hand-off: table = %+v, want one FAILED v2 job", all)
+	}
 
+	// The queue is back: a retry with the same key requeues that same job
+	// (the pipeline never saw it and no client was told it was accepted).
 	e.pipeline.Fail = nil
 	resp, err = e.h.SubmitJob(context.Background(), ftSubmit(`{"prompt":"a cat"}`, "k-failed"))
-	if err != nil || resp.StatusCode != http.StatusAccepted || !strings.Contains(resp.Body, `"status":"FAILED"`) || !strings.Contains(resp.Body, jobs.EnqueueFailedCode) {
-		t.Errorf("retry = %d %s, %v; want 202 with the FAILED job", resp.StatusCode, resp.Body, err)
+	if err != nil || resp.StatusCode != http.StatusAccepted || !strings.Contains(resp.Body, `"status":"QUEUED"`) || resp.Headers["Idempotent-Replayed"] != "true" {
+		t.Errorf("retry = %d %v %s, %v; want 202 replaying the requeued job", resp.StatusCode, resp.Headers, resp.Body, err)
 	}
-	if got := len(e.pipeline.Jobs()); got != 0 {
-		t.Errorf("a FAILED job was handed off %d times, want 0", got)
+	if got := len(e.pipeline.Jobs()); got != 1 {
+		t.Errorf("the requeued job was handed off %d times, want 1", got)
 	}
-	if all := ftWholeItems(t, e); len(all) != 1 || all[0].Status != jobs.Failed || all[0].Version != 2 {
-		t.Errorf("table = %+v, want one FAILED v2 job", all)
+	all := ftWholeItems(t, e)
+	if len(all) != 1 || all[0].Status != jobs.Queued || all[0].Version != 3 || all[0].Error != nil {
+		t.Errorf("table = %+v, want one QUEUED v3 job without error", all)
 	}
 }
