@@ -13,3 +13,10 @@ func TestIndexContract(t *testing.T) {
 		return jobstest.Backend{Store: s, Index: s}
 	})
 }
+
+func TestLifecycle(t *testing.T) {
+	jobstest.TestLifecycle(t, func(t *testing.T) jobstest.Backend {
+		s := inmem.NewStore()
+		return jobstest.Backend{Store: s, Index: s}
+	})
+}
