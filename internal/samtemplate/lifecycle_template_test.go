@@ -338,4 +338,3 @@ func TestLifecycleTemplateChecksCanFail(t *testing.T) {
 		})
 	}
 }
-
