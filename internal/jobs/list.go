@@ -335,8 +335,8 @@ func (s *Service) BatchGet(ctx context.Context, caller Caller, ids []string) ([]
 	if caller.Subject == "" {
 		return nil, Errorf(EUNAUTHORIZED, "Authentication required.")
 	}
-	if len(ids) == 0 {
-		return nil, Errorf(EINVALID, "ids: 1 to %d job ids", MaxBatchIDs)
+	if len(ids) == 0 || len(ids) > MaxBatchIDs {
+		return nil, Errorf(EINVALID, "ids: 1 to %d job ids, got %d", MaxBatchIDs, len(ids))
 	}
 	var uniq []string
 	seen := map[string]bool{}
@@ -348,9 +348,6 @@ func (s *Service) BatchGet(ctx context.Context, caller Caller, ids []string) ([]
 			seen[id] = true
 			uniq = append(uniq, id)
 		}
-	}
-	if len(uniq) > MaxBatchIDs {
-		return nil, Errorf(EINVALID, "ids: at most %d job ids, got %d", MaxBatchIDs, len(uniq))
 	}
 	ix, err := s.index()
 	if err != nil {
