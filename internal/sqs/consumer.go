@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -68,7 +69,15 @@ type Consumer struct {
 	// if 0). Events for one job are applied one after another, in batch
 	// order.
 	Concurrency int
+	// Reserve is how long before the invocation's deadline processing
+	// stops, so that unprocessed messages are reported as failures instead
+	// of the invocation timing out (which would make SQS retry the whole
+	// batch). DefaultReserve if 0.
+	Reserve time.Duration
 }
+
+// DefaultReserve is Consumer.Reserve's default.
+const DefaultReserve = time.Second
 
 // NewConsumer returns a Consumer applying events with svc.
 func NewConsumer(svc Advancer, log *slog.Logger) *Consumer {
@@ -81,6 +90,15 @@ func NewConsumer(svc Advancer, log *slog.Logger) *Consumer {
 // Handle processes one batch. It never returns an error: that would make SQS
 // retry the whole batch, successes included.
 func (c *Consumer) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := c.Reserve
+		if reserve <= 0 {
+			reserve = DefaultReserve
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
 	var (
 		mu       sync.Mutex
 		failures []events.SQSBatchItemFailure

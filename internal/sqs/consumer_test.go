@@ -156,8 +156,11 @@ func TestConsumerKeepsOrderPerJobAndStopsAtTheDeadline(t *testing.T) {
 		last[ev.JobID] = *ev.Progress
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	// An invocation with less time left than the reserve processes nothing
+	// and leaves every message for redelivery.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c.Reserve = 2 * time.Minute
 	fake.calls = nil
 	resp, _ = c.Handle(ctx, batch)
 	if len(resp.BatchItemFailures) != len(batch.Records) || len(fake.calls) != 0 {
