@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 GO        ?= go
 COVER_MIN ?= 80
-LAMBDAS   := getjob submitjob
+LAMBDAS   := getjob submitjob listjobs canceljob updatejob
 # Lambda binaries: provided.al2023 on arm64 wants a static `bootstrap`;
 # lambda.norpc drops the legacy RPC mode the runtime API does not need.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
@@ -39,11 +39,17 @@ bin/%/bootstrap: FORCE
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $@ ./cmd/$*
 
 # SAM's makefile builder calls build-<LogicalId> with ARTIFACTS_DIR set.
-.PHONY: build-GetJobFn build-SubmitJobFn
+.PHONY: build-GetJobFn build-SubmitJobFn build-ListJobsFn build-CancelJobFn build-UpdateJobFn
 build-GetJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/getjob
 build-SubmitJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/submitjob
+build-ListJobsFn:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/listjobs
+build-CancelJobFn:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/canceljob
+build-UpdateJobFn:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/updatejob
 
 # Deploy (docs/deploy.md). STAGE selects the samconfig.toml environment and API stage.
 STAGE ?= prod

@@ -22,8 +22,14 @@ func main() {
 	if err != nil {
 		lambdaenv.Fatal(log, "dynamodb client", err)
 	}
+	queued, processing, err := lambdaenv.Polling()
+	if err != nil {
+		lambdaenv.Fatal(log, "configuration", err)
+	}
 	store := dynamodb.New(client, cfg.Table)
 	store.Timeout = cfg.CallTimeout
 	svc := &jobs.Service{Store: store, Log: log}
-	lambda.Start(apigw.NewHandler(svc, cfg.AllowedOrigins, log).GetJob)
+	h := apigw.NewHandler(svc, cfg.AllowedOrigins, log)
+	h.Polling = apigw.Polling{Queued: queued, Processing: processing}
+	lambda.Start(h.GetJob)
 }

@@ -23,6 +23,8 @@ type Handler struct {
 	Service *jobs.Service
 	CORS    CORS
 	Log     *slog.Logger
+	// Polling is the Retry-After advice on unfinished jobs (defaults if zero).
+	Polling Polling
 }
 
 // NewHandler returns a Handler with a policy for the given allowed origins.
@@ -46,6 +48,9 @@ type JobResponse struct {
 	OutputURL       string       `json:"outputUrl,omitempty"`
 	Error           *ErrorDetail `json:"error,omitempty"`
 	CancelRequested bool         `json:"cancelRequested,omitempty"`
+	// Terminal is true once the job is COMPLETED, FAILED or CANCELLED: it
+	// will not change again, so pollers can stop.
+	Terminal bool `json:"terminal,omitempty"`
 }
 
 // NewJobResponse renders j for the wire.
@@ -60,6 +65,7 @@ func NewJobResponse(j jobs.Job) JobResponse {
 		CompletedAt:     jobs.FormatTime(j.CompletedAt),
 		OutputURL:       j.OutputURL,
 		CancelRequested: j.CancelRequested,
+		Terminal:        j.Status.Terminal(),
 	}
 	if j.Error != nil {
 		r.Error = &ErrorDetail{Code: j.Error.Code, Message: j.Error.Message}
@@ -67,7 +73,9 @@ func NewJobResponse(j jobs.Job) JobResponse {
 	return r
 }
 
-// GetJob serves GET /v1/jobs/{id}.
+// GetJob serves GET /v1/jobs/{id}, with the polling contract: an ETag,
+// 304 for a matching If-None-Match, and Retry-After until the job finishes.
+// Authorization comes first, so a 304 never confirms someone else's job.
 func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	defer h.recover(ctx, &req, &resp)
 	caller, err := CallerFromRequest(&req)
@@ -78,7 +86,7 @@ func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest)
 	if err != nil {
 		return h.fail(ctx, &req, err), nil
 	}
-	return h.CORS.respond(&req, http.StatusOK, NewJobResponse(j), nil), nil
+	return h.respondJob(&req, http.StatusOK, j, nil), nil
 }
 
 // SubmitJob serves POST /v1/jobs.

@@ -54,7 +54,7 @@ type CORS struct {
 const DefaultAllowedOrigins = "https://admin.deepfoundai.com,https://video.deepfoundai.com"
 
 // ExposedHeaders are the response headers browser code may read.
-const ExposedHeaders = "ETag, Location, Retry-After, Idempotent-Replayed"
+const ExposedHeaders = "ETag, Idempotent-Replayed, Location, Retry-After"
 
 // NewCORS allows the comma-separated origins. Matching is exact: scheme,
 // host and port, byte for byte, as browsers send them.

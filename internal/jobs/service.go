@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/url"
 	"time"
 )
@@ -28,6 +29,12 @@ type Service struct {
 	// Retention is how long terminal jobs are kept (DefaultRetention if 0).
 	Retention time.Duration
 	Log       *slog.Logger
+	// Index serves List and BatchGet; if nil, Store is used when it is an
+	// Index too.
+	Index Index
+	// CursorKey signs List cursors (HMAC-SHA256). Every instance serving one
+	// API must share it; if empty, a random per-process key is used.
+	CursorKey []byte
 }
 
 func (s *Service) now() time.Time {
@@ -276,8 +283,15 @@ func (s *Service) apply(j Job, ev Event) (Job, Outcome, error) {
 	now := s.now()
 	next := j
 	switch {
+	case ev.Status == j.Status && j.Status.Terminal():
+		// The same end again: a redelivery, unless it tells a different
+		// story (another output or error), which the first report wins over.
+		if ev.OutputURL != j.OutputURL || !sameError(ev.Error, j.Error) {
+			return j, Rejected, nil
+		}
+		return j, Duplicate, nil
 	case ev.Status == j.Status:
-		if ev.Status != Processing || ev.Progress == nil || *ev.Progress == j.Progress {
+		if ev.Progress == nil || *ev.Progress == j.Progress {
 			return j, Duplicate, nil
 		}
 		if *ev.Progress < j.Progress {
@@ -295,8 +309,9 @@ func (s *Service) apply(j Job, ev Event) (Job, Outcome, error) {
 		// A terminal event may overtake its PROCESSING event on the queue;
 		// the job passes through PROCESSING rather than losing the result.
 		next.Status = ev.Status
-		// Only PROCESSING and COMPLETED mean the pipeline ran the job; a
-		// COMPLETED event that overtook its PROCESSING event implies it.
+		// startedAt is when work began: entering PROCESSING, or passing
+		// through it to COMPLETED. A job FAILED or CANCELLED straight from
+		// QUEUED (a failed hand-off, a rejected request) never started.
 		if next.StartedAt.IsZero() && (ev.Status == Processing || ev.Status == Completed) {
 			next.StartedAt = now
 		}
@@ -321,6 +336,13 @@ func (s *Service) apply(j Job, ev Event) (Job, Outcome, error) {
 	next.UpdatedAt = now
 	next.Version = j.Version + 1
 	return next, Applied, nil
+}
+
+func sameError(a, b *JobError) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // Advance applies a pipeline event to its job with an optimistic-locking
@@ -392,6 +414,22 @@ func (s *Service) update(ctx context.Context, id string, change func(Job) (Job, 
 			return Job{}, "", err
 		}
 		lastErr = err
+		// Racing writers retry in lock-step without a little jitter.
+		if err := sleep(ctx, time.Duration(mrand.Int64N(int64(5*time.Millisecond)))); err != nil {
+			return Job{}, "", Wrap(EUNAVAILABLE, err, "The job is being changed concurrently; retry shortly.")
+		}
 	}
 	return Job{}, "", Wrap(EUNAVAILABLE, errors.Join(errors.New("too much contention"), lastErr), "The job is being changed concurrently; retry shortly.")
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

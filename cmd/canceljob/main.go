@@ -1,0 +1,35 @@
+// Command canceljob is CancelJobFn: POST /v1/jobs/{id}/cancel for a job's
+// owner or an admin. Configuration: see internal/lambdaenv. It may only
+// GetItem and PutItem on the jobs table.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/deepfoundai/jobs-api/internal/apigw"
+	"github.com/deepfoundai/jobs-api/internal/dynamodb"
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/lambdaenv"
+)
+
+func main() {
+	log := lambdaenv.Logger()
+	cfg, err := lambdaenv.Load(apigw.DefaultAllowedOrigins)
+	if err != nil {
+		lambdaenv.Fatal(log, "configuration", err)
+	}
+	queued, processing, err := lambdaenv.Polling()
+	if err != nil {
+		lambdaenv.Fatal(log, "configuration", err)
+	}
+	client, err := dynamodb.NewClientFromEnv(dynamodb.ClientOptions{})
+	if err != nil {
+		lambdaenv.Fatal(log, "dynamodb client", err)
+	}
+	store := dynamodb.New(client, cfg.Table)
+	store.Timeout = cfg.CallTimeout
+	svc := &jobs.Service{Store: store, Retention: cfg.Retention, Log: log}
+	h := apigw.NewHandler(svc, cfg.AllowedOrigins, log)
+	h.Polling = apigw.Polling{Queued: queued, Processing: processing}
+	lambda.Start(h.CancelJob)
+}

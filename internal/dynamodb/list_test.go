@@ -1,0 +1,17 @@
+package dynamodb_test
+
+import (
+	"testing"
+
+	"github.com/deepfoundai/jobs-api/internal/dynamodb"
+	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
+	"github.com/deepfoundai/jobs-api/internal/testenv"
+)
+
+func TestIndexContract(t *testing.T) {
+	jobstest.TestIndex(t, func(t *testing.T) jobstest.Backend {
+		client, table := testenv.NewTable(t)
+		s := dynamodb.New(client, table)
+		return jobstest.Backend{Store: s, Index: s}
+	})
+}

@@ -1,0 +1,34 @@
+package lambdaenv
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// MinCursorKeyLen is the shortest CURSOR_KEY accepted (jobs.MinCursorKeyLen).
+const MinCursorKeyLen = 32
+
+// CursorKey reads CURSOR_KEY, the secret that signs list cursors
+// (HMAC-SHA256). Required for the list function, at least MinCursorKeyLen
+// bytes; every instance must share it (the template resolves it from a
+// generated Secrets Manager secret at deploy time).
+func CursorKey() ([]byte, error) {
+	k := os.Getenv("CURSOR_KEY")
+	if len(k) < MinCursorKeyLen {
+		return nil, fmt.Errorf("CURSOR_KEY: at least %d bytes required, got %d", MinCursorKeyLen, len(k))
+	}
+	return []byte(k), nil
+}
+
+// Polling reads RETRY_AFTER_QUEUED_SECONDS and RETRY_AFTER_PROCESSING_SECONDS,
+// the Retry-After advice on unfinished jobs; zero (unset) means the API's
+// defaults.
+func Polling() (queued, processing time.Duration, err error) {
+	q, err := positiveInt("RETRY_AFTER_QUEUED_SECONDS")
+	if err != nil {
+		return 0, 0, err
+	}
+	p, err := positiveInt("RETRY_AFTER_PROCESSING_SECONDS")
+	return time.Duration(q) * time.Second, time.Duration(p) * time.Second, err
+}

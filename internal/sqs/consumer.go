@@ -1,0 +1,230 @@
+package sqs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+)
+
+// StatusEvent is the body of a message on the status-events queue: the video
+// pipeline's report on one job. Fields other than these are ignored, so the
+// pipeline may add its own (an event id, a timestamp) without breaking us.
+//
+//	{"jobId":"job_…","status":"PROCESSING","progress":40}
+//	{"jobId":"job_…","status":"COMPLETED","outputUrl":"https://…/out.mp4"}
+//	{"jobId":"job_…","status":"FAILED","error":{"code":"GPU_OOM","message":"…"}}
+type StatusEvent struct {
+	JobID     string            `json:"jobId"`
+	Status    string            `json:"status"`
+	Progress  *int              `json:"progress,omitempty"`
+	OutputURL string            `json:"outputUrl,omitempty"`
+	Error     *StatusEventError `json:"error,omitempty"`
+}
+
+// StatusEventError says why a job FAILED.
+type StatusEventError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Advancer applies pipeline events; *jobs.Service is one.
+type Advancer interface {
+	Advance(ctx context.Context, ev jobs.Event) (jobs.Job, jobs.Outcome, error)
+}
+
+// DefaultConcurrency is how many jobs of one batch are updated at once.
+const DefaultConcurrency = 4
+
+// maxLoggedBody bounds how much of a malformed message goes to the log.
+const maxLoggedBody = 1024
+
+// Consumer is UpdateJobFn's handler: it applies each status event of an SQS
+// batch with jobs.Service.Advance and reports per message what SQS should do
+// (partial batch responses; the event source mapping must have
+// FunctionResponseTypes: [ReportBatchItemFailures]).
+//
+//   - Applied, duplicate and stale (out-of-order) events succeed: the message
+//     is deleted. Duplicates and stale events change nothing and are logged at
+//     info, events contradicting a finished job at warn.
+//   - Transient failures (throttling, timeouts, contention) are reported as
+//     batch item failures: SQS redelivers after the visibility timeout.
+//   - Malformed events and events for unknown jobs are logged at error and
+//     also reported as failures, so that after the queue's maxReceiveCount
+//     they land, unchanged, in the dead-letter queue: there they raise an
+//     alarm and can be inspected and redriven once the cause is fixed. The
+//     price is a few redeliveries of a message that cannot succeed.
+type Consumer struct {
+	Service Advancer
+	Log     *slog.Logger
+	// Concurrency is how many jobs are updated at once (DefaultConcurrency
+	// if 0). Events for one job are applied one after another, in batch
+	// order.
+	Concurrency int
+	// Reserve is how long before the invocation's deadline processing
+	// stops, so that unprocessed messages are reported as failures instead
+	// of the invocation timing out (which would make SQS retry the whole
+	// batch). DefaultReserve if 0.
+	Reserve time.Duration
+}
+
+// DefaultReserve is Consumer.Reserve's default.
+const DefaultReserve = time.Second
+
+// NewConsumer returns a Consumer applying events with svc.
+func NewConsumer(svc Advancer, log *slog.Logger) *Consumer {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Consumer{Service: svc, Log: log}
+}
+
+// Handle processes one batch. It never returns an error: that would make SQS
+// retry the whole batch, successes included.
+func (c *Consumer) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := c.Reserve
+		if reserve <= 0 {
+			reserve = DefaultReserve
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
+	var (
+		mu       sync.Mutex
+		failures []events.SQSBatchItemFailure
+	)
+	fail := func(id string) {
+		mu.Lock()
+		failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		mu.Unlock()
+	}
+
+	// Group by job, keeping batch order within each job.
+	type item struct {
+		msg events.SQSMessage
+		ev  jobs.Event
+	}
+	var order []string
+	groups := map[string][]item{}
+	for _, m := range batch.Records {
+		ev, err := DecodeStatusEvent([]byte(m.Body))
+		if err != nil {
+			c.malformed(ctx, m, err)
+			fail(m.MessageId)
+			continue
+		}
+		if _, ok := groups[ev.JobID]; !ok {
+			order = append(order, ev.JobID)
+		}
+		groups[ev.JobID] = append(groups[ev.JobID], item{m, ev})
+	}
+
+	n := c.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, id := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(items []item) {
+			defer func() { <-sem; wg.Done() }()
+			for _, it := range items {
+				if !c.apply(ctx, it.msg, it.ev) {
+					fail(it.msg.MessageId)
+				}
+			}
+		}(groups[id])
+	}
+	wg.Wait()
+	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+// apply applies one event and reports whether its message is done with.
+func (c *Consumer) apply(ctx context.Context, m events.SQSMessage, ev jobs.Event) bool {
+	attrs := []any{"messageId", m.MessageId, "jobId", ev.JobID, "status", ev.Status, "receiveCount", m.Attributes["ApproximateReceiveCount"]}
+	if ctx.Err() != nil { // out of time: leave it for redelivery
+		c.Log.WarnContext(ctx, "status event not processed before the deadline; SQS will redeliver it", attrs...)
+		return false
+	}
+	j, outcome, err := c.Service.Advance(ctx, ev)
+	switch code := jobs.ErrorCode(err); {
+	case err == nil:
+		attrs = append(attrs, "outcome", outcome, "version", j.Version, "progress", j.Progress, "cancelRequested", j.CancelRequested)
+		switch outcome {
+		case jobs.Applied:
+			c.Log.InfoContext(ctx, "status event applied", attrs...)
+		case jobs.Rejected:
+			c.Log.WarnContext(ctx, "status event contradicts the finished job; ignored", append(attrs, "jobStatus", j.Status)...)
+		default:
+			c.Log.InfoContext(ctx, "status event changes nothing; ignored", append(attrs, "jobStatus", j.Status)...)
+		}
+		return true
+	case code == jobs.EINVALID:
+		c.malformed(ctx, m, err)
+	case code == jobs.ENOTFOUND:
+		c.Log.ErrorContext(ctx, "status event for an unknown job; it will go to the dead-letter queue", append(attrs, "err", err.Error())...)
+	default:
+		c.Log.ErrorContext(ctx, "status event failed; SQS will redeliver it", append(attrs, "code", code, "err", err.Error())...)
+	}
+	return false
+}
+
+func (c *Consumer) malformed(ctx context.Context, m events.SQSMessage, err error) {
+	body := m.Body
+	if len(body) > maxLoggedBody {
+		body = body[:maxLoggedBody] + "…"
+	}
+	c.Log.ErrorContext(ctx, "MALFORMED_STATUS_EVENT: rejected; it will go to the dead-letter queue",
+		"messageId", m.MessageId, "receiveCount", m.Attributes["ApproximateReceiveCount"], "reason", jobs.ErrorMessage(err), "body", body)
+}
+
+// DecodeStatusEvent reads a message body into a jobs.Event and validates it
+// (jobs.Event.Validate). Every error is EINVALID and says what is wrong.
+func DecodeStatusEvent(body []byte) (jobs.Event, error) {
+	var se StatusEvent
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&se); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "%s: wrong type (%s)", typeErr.Field, typeErr.Value)
+		}
+		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "body: not a JSON object")
+	}
+	if dec.More() {
+		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
+	}
+	ev := jobs.Event{JobID: se.JobID, Status: jobs.Status(se.Status), Progress: se.Progress, OutputURL: se.OutputURL}
+	if se.Error != nil {
+		ev.Error = &jobs.JobError{Code: se.Error.Code, Message: se.Error.Message}
+	}
+	if err := ev.Validate(); err != nil {
+		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "%s", jobs.ErrorMessage(err))
+	}
+	return ev, nil
+}
+
+// EncodeStatusEvent writes ev as a message body, for producers in Go (and
+// tests).
+func EncodeStatusEvent(ev jobs.Event) (string, error) {
+	se := StatusEvent{JobID: ev.JobID, Status: string(ev.Status), Progress: ev.Progress, OutputURL: ev.OutputURL}
+	if ev.Error != nil {
+		se.Error = &StatusEventError{Code: ev.Error.Code, Message: ev.Error.Message}
+	}
+	b, err := json.Marshal(se)
+	if err != nil {
+		return "", fmt.Errorf("encode status event: %w", err)
+	}
+	return string(b), nil
+}

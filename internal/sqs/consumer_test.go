@@ -1,0 +1,268 @@
+package sqs_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/deepfoundai/jobs-api/internal/dynamodb"
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
+	"github.com/deepfoundai/jobs-api/internal/sqs"
+	"github.com/deepfoundai/jobs-api/internal/testenv"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithDynamoDB(m)) }
+
+// advancer is a fake jobs.Service.Advance.
+type advancer struct {
+	mu    sync.Mutex
+	calls []jobs.Event
+	fn    func(jobs.Event) (jobs.Job, jobs.Outcome, error)
+}
+
+func (a *advancer) Advance(_ context.Context, ev jobs.Event) (jobs.Job, jobs.Outcome, error) {
+	a.mu.Lock()
+	a.calls = append(a.calls, ev)
+	a.mu.Unlock()
+	return a.fn(ev)
+}
+
+func msg(id, body string) events.SQSMessage {
+	return events.SQSMessage{MessageId: id, Body: body, Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+func failed(resp events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func testLogger() (*slog.Logger, *syncBuffer) {
+	var buf syncBuffer
+	return slog.New(slog.NewJSONHandler(&buf, nil)), &buf
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestConsumerReportsWhatToRetry(t *testing.T) {
+	t.Parallel()
+	outcomeFor := map[string]func() (jobs.Job, jobs.Outcome, error){
+		"job_applied":  func() (jobs.Job, jobs.Outcome, error) { return jobs.Job{}, jobs.Applied, nil },
+		"job_dup":      func() (jobs.Job, jobs.Outcome, error) { return jobs.Job{}, jobs.Duplicate, nil },
+		"job_stale":    func() (jobs.Job, jobs.Outcome, error) { return jobs.Job{}, jobs.Stale, nil },
+		"job_rejected": func() (jobs.Job, jobs.Outcome, error) { return jobs.Job{}, jobs.Rejected, nil },
+		"job_busy": func() (jobs.Job, jobs.Outcome, error) {
+			return jobs.Job{}, "", jobs.Errorf(jobs.EUNAVAILABLE, "throttled")
+		},
+		"job_broken":  func() (jobs.Job, jobs.Outcome, error) { return jobs.Job{}, "", fmt.Errorf("boom") },
+		"job_unknown": func() (jobs.Job, jobs.Outcome, error) { return jobs.Job{}, "", jobs.Errorf(jobs.ENOTFOUND, "no") },
+	}
+	fake := &advancer{fn: func(ev jobs.Event) (jobs.Job, jobs.Outcome, error) { return outcomeFor[ev.JobID]() }}
+	log, logs := testLogger()
+	c := sqs.NewConsumer(fake, log)
+	var batch events.SQSEvent
+	for id := range outcomeFor {
+		batch.Records = append(batch.Records, msg("m-"+id, `{"jobId":"`+id+`","status":"PROCESSING","progress":5}`))
+	}
+	malformed := map[string]string{
+		"m-notjson":     `not json`,
+		"m-array":       `[1,2]`,
+		"m-type":        `{"jobId":"job_1","status":"PROCESSING","progress":"5"}`,
+		"m-fraction":    `{"jobId":"job_1","status":"PROCESSING","progress":5.5}`,
+		"m-nooutput":    `{"jobId":"job_1","status":"COMPLETED"}`,
+		"m-noerror":     `{"jobId":"job_1","status":"FAILED"}`,
+		"m-status":      `{"jobId":"job_1","status":"DONE"}`,
+		"m-queued":      `{"jobId":"job_1","status":"QUEUED"}`,
+		"m-id":          `{"jobId":"../etc","status":"PROCESSING"}`,
+		"m-two":         `{"jobId":"job_1","status":"PROCESSING"} {"jobId":"job_1","status":"PROCESSING"}`,
+		"m-big":         `{"jobId":"job_1","status":"PROCESSING","progress":101,"pad":"` + strings.Repeat("x", 4000) + `"}`,
+		"m-emptyerrmsg": `{"jobId":"job_1","status":"FAILED","error":{"code":"X","message":""}}`,
+	}
+	for id, body := range malformed {
+		batch.Records = append(batch.Records, msg(id, body))
+	}
+	resp, err := c.Handle(context.Background(), batch)
+	if err != nil {
+		t.Fatalf("Handle returned an error (SQS would retry the whole batch): %v", err)
+	}
+	want := []string{"m-job_broken", "m-job_busy", "m-job_unknown"}
+	for id := range malformed {
+		want = append(want, id)
+	}
+	slices.Sort(want)
+	if got := failed(resp); !slices.Equal(got, want) {
+		t.Errorf("batch item failures =\n%v\nwant\n%v", got, want)
+	}
+	if len(fake.calls) != len(outcomeFor) {
+		t.Errorf("Advance called %d times, want %d (malformed events never reach it)", len(fake.calls), len(outcomeFor))
+	}
+	out := logs.String()
+	for _, want := range []string{"MALFORMED_STATUS_EVENT", "status event applied", "changes nothing", "contradicts", "unknown job", "SQS will redeliver"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if strings.Contains(out, strings.Repeat("x", 2000)) {
+		t.Errorf("a malformed body was logged whole; want it truncated")
+	}
+}
+
+func TestConsumerKeepsOrderPerJobAndStopsAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	fake := &advancer{fn: func(jobs.Event) (jobs.Job, jobs.Outcome, error) { return jobs.Job{}, jobs.Applied, nil }}
+	c := &sqs.Consumer{Service: fake, Log: slog.New(slog.DiscardHandler), Concurrency: 3}
+	var batch events.SQSEvent
+	for i := range 10 {
+		batch.Records = append(batch.Records, msg(fmt.Sprint(i), fmt.Sprintf(`{"jobId":"job_%d","status":"PROCESSING","progress":%d}`, i%2, i)))
+	}
+	resp, _ := c.Handle(context.Background(), batch)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %v", failed(resp))
+	}
+	last := map[string]int{}
+	for _, ev := range fake.calls {
+		if *ev.Progress < last[ev.JobID] {
+			t.Errorf("events for %s applied out of batch order: %d after %d", ev.JobID, *ev.Progress, last[ev.JobID])
+		}
+		last[ev.JobID] = *ev.Progress
+	}
+
+	// An invocation with less time left than the reserve processes nothing
+	// and leaves every message for redelivery.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c.Reserve = 2 * time.Minute
+	fake.calls = nil
+	resp, _ = c.Handle(ctx, batch)
+	if len(resp.BatchItemFailures) != len(batch.Records) || len(fake.calls) != 0 {
+		t.Errorf("after the deadline: %d failures and %d calls; want every message left for redelivery, none applied", len(resp.BatchItemFailures), len(fake.calls))
+	}
+}
+
+func TestStatusEventRoundTrip(t *testing.T) {
+	t.Parallel()
+	p := 40
+	tests := []jobs.Event{
+		{JobID: "job_1", Status: jobs.Processing, Progress: &p},
+		{JobID: "job_1", Status: jobs.Completed, OutputURL: "https://cdn.example.com/o.mp4"},
+		{JobID: "job_1", Status: jobs.Failed, Error: &jobs.JobError{Code: "GPU_OOM", Message: "out of memory"}},
+		{JobID: "job_1", Status: jobs.Cancelled},
+	}
+	for _, ev := range tests {
+		body, err := sqs.EncodeStatusEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := sqs.DecodeStatusEvent([]byte(body))
+		if err != nil || !reflect.DeepEqual(got, ev) {
+			t.Errorf("round trip of %s: %+v, %v", body, got, err)
+		}
+	}
+	// Fields the pipeline adds for itself are ignored.
+	if _, err := sqs.DecodeStatusEvent([]byte(`{"jobId":"job_1","status":"CANCELLED","eventId":"e-1","at":"2025-06-23T12:00:00Z"}`)); err != nil {
+		t.Errorf("extra fields: %v", err)
+	}
+}
+
+// TestConsumerOnDynamoDB delivers a pipeline's events the way SQS does
+// (duplicated, reordered, in two batches handled at once by two instances)
+// to the real service on dynalite.
+func TestConsumerOnDynamoDB(t *testing.T) {
+	t.Parallel()
+	client, table := testenv.NewTable(t)
+	store := dynamodb.New(client, table)
+	svc := &jobs.Service{Store: store, Now: func() time.Time { return jobstest.T0.Add(time.Hour) }}
+	const n = 5
+	for i := range n {
+		if err := store.Create(context.Background(), jobstest.NewJob(fmt.Sprintf("job_%d", i), "alice")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sequence []string // each job's life, in order
+	for _, p := range []int{10, 50, 90} {
+		sequence = append(sequence, fmt.Sprintf(`"status":"PROCESSING","progress":%d`, p))
+	}
+	sequence = append(sequence, `"status":"COMPLETED","outputUrl":"https://cdn.example.com/o.mp4"`)
+	var all []events.SQSMessage
+	for i := range n {
+		for k, s := range sequence {
+			all = append(all, msg(fmt.Sprintf("m%d-%d", i, k), fmt.Sprintf(`{"jobId":"job_%d",%s}`, i, s)))
+		}
+	}
+	// Instance A gets everything backwards; instance B everything in order,
+	// plus a malformed message: every event is delivered twice.
+	backwards := slices.Clone(all)
+	slices.Reverse(backwards)
+	inOrder := append(slices.Clone(all), msg("bad", `{"jobId":"job_0","status":"COMPLETED"}`))
+	c := sqs.NewConsumer(svc, slog.New(slog.DiscardHandler))
+	var wg sync.WaitGroup
+	resps := make([]events.SQSEventResponse, 2)
+	for i, records := range [][]events.SQSMessage{backwards, inOrder} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for len(records) > 0 { // batches of 10, as SQS delivers
+				k := min(10, len(records))
+				r, _ := c.Handle(context.Background(), events.SQSEvent{Records: records[:k]})
+				resps[i].BatchItemFailures = append(resps[i].BatchItemFailures, r.BatchItemFailures...)
+				records = records[k:]
+			}
+		}()
+	}
+	wg.Wait()
+	for i, r := range resps {
+		for _, f := range r.BatchItemFailures {
+			// Contention may leave a message for redelivery; the malformed
+			// one always is.
+			if f.ItemIdentifier == "bad" {
+				continue
+			}
+			t.Logf("instance %d: %s left for redelivery", i, f.ItemIdentifier)
+		}
+	}
+	if got := failed(resps[1]); !slices.Contains(got, "bad") {
+		t.Errorf("malformed message not reported as a failure: %v", got)
+	}
+	for i := range n {
+		j, err := store.GetLatest(context.Background(), fmt.Sprintf("job_%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Status != jobs.Completed || j.Progress != 100 || j.OutputURL == "" || j.StartedAt.IsZero() || j.ExpiresAt.IsZero() {
+			t.Errorf("job_%d ended %s %d%%; want COMPLETED 100%% with output, startedAt and expiresAt", i, j.Status, j.Progress)
+		}
+		// Writes: at most one per distinct step (3 progress values, 1 end).
+		if j.Version > int64(1+len(sequence)) {
+			t.Errorf("job_%d has version %d: duplicates were written", i, j.Version)
+		}
+	}
+}
