@@ -307,8 +307,19 @@ func biViolations(f *biFixture, req events.APIGatewayProxyRequest, resp events.A
 	case !allowed && has:
 		bad("Access-Control-Allow-Origin = %q for origin %q, want none", acao, origin)
 	}
-	if _, has := resp.Headers["Retry-After"]; has != (resp.StatusCode == http.StatusServiceUnavailable) {
-		bad("Retry-After present = %v with status %d", has, resp.StatusCode)
+	// Retry-After: on every 503, and on a success only as polling advice
+	// for an unfinished job; never on another error.
+	_, hasRetry := resp.Headers["Retry-After"]
+	switch {
+	case resp.StatusCode == http.StatusServiceUnavailable && !hasRetry:
+		bad("503 without Retry-After")
+	case resp.StatusCode >= 400 && resp.StatusCode != http.StatusServiceUnavailable && hasRetry:
+		bad("Retry-After present with status %d", resp.StatusCode)
+	case resp.StatusCode < 400:
+		var jr apigw.JobResponse
+		if json.Unmarshal([]byte(resp.Body), &jr) == nil && hasRetry == jr.Status.Terminal() {
+			bad("Retry-After present = %v for a %s job", hasRetry, jr.Status)
+		}
 	}
 	if !mayLeak {
 		all := resp.Body

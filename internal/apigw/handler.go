@@ -89,7 +89,7 @@ func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest)
 	return h.respondJob(&req, http.StatusOK, j, nil), nil
 }
 
-// SubmitJob serves POST /v1/jobs.
+// SubmitJob serves POST /v1/jobs: 202 with Location, ETag and Retry-After.
 func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	defer h.recover(ctx, &req, &resp)
 	caller, err := CallerFromRequest(&req)
@@ -113,7 +113,9 @@ func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyReque
 		extra["Idempotent-Replayed"] = "true"
 	}
 	h.Log.InfoContext(ctx, "job submitted", "requestId", req.RequestContext.RequestID, "jobId", res.Job.ID, "replayed", res.Replayed)
-	return h.CORS.respond(&req, http.StatusAccepted, NewJobResponse(res.Job), extra), nil
+	// The 202 carries the same polling advice (ETag, Retry-After) as a GET,
+	// so a client can wait before its first poll.
+	return h.respondJob(&req, http.StatusAccepted, res.Job, extra), nil
 }
 
 // fail logs err (with its internal cause) and renders it.

@@ -91,11 +91,25 @@ func TestGetJobBodies(t *testing.T) {
 			continue
 		}
 		wantStandardHeaders(t, resp)
-		if _, ok := resp.Headers["Retry-After"]; ok {
-			t.Errorf("GetJob(%s): Retry-After on a 200", tt.id)
+		status, _ := tt.want["status"].(string)
+		terminal := jobs.Status(status).Terminal()
+		// Polling advice: unfinished jobs say when to ask again; finished
+		// ones say they are final.
+		if _, ok := resp.Headers["Retry-After"]; ok == terminal {
+			t.Errorf("GetJob(%s): Retry-After present = %v for status %s", tt.id, ok, status)
+		}
+		if resp.Headers["ETag"] == "" {
+			t.Errorf("GetJob(%s): no ETag", tt.id)
 		}
 		body := decodeObject(t, resp.Body)
-		wantKeys(t, "GetJob("+tt.id+")", body, append(append([]string(nil), always...), tt.extra...)...)
+		keys := append(append([]string(nil), always...), tt.extra...)
+		if terminal {
+			keys = append(keys, "terminal")
+			if body["terminal"] != true {
+				t.Errorf("GetJob(%s) terminal = %v, want true", tt.id, body["terminal"])
+			}
+		}
+		wantKeys(t, "GetJob("+tt.id+")", body, keys...)
 		for k, v := range tt.want {
 			if got := body[k]; !equalJSON(got, v) {
 				t.Errorf("GetJob(%s) %s = %#v, want %#v", tt.id, k, got, v)
