@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Limits of List and BatchGet, documented in docs/api.md.
+// Limits of List and BatchGet, documented in README.md (API).
 const (
 	DefaultPageSize = 20
 	MaxPageSize     = 100
