@@ -129,6 +129,7 @@ var repoChecks = []repoCheck{
 	{"OPTIONS methods", checkOptionsMethods},
 	{"invoke permissions", checkInvokePermissions},
 	{"gateway responses", checkGatewayResponses},
+	{"alarms", checkAlarms},
 	{"jobs table", checkJobsTable},
 	{"table definition", checkTableDefinition},
 	{"cursor key", checkCursorKey},
@@ -269,6 +270,11 @@ var mutations = []mutation{
 	{name: "DEFAULT_4XX without CORS", edit: func(t *samtemplate.Template) {
 		delete(t.Resources["GatewayResponseDefault4XX"].Properties["ResponseParameters"].(map[string]any), "gatewayresponse.header.Access-Control-Allow-Origin")
 	}, fails: "gateway responses", why: "gateway response DEFAULT_4XX has no Access-Control-Allow-Origin"},
+	// alarms
+	{name: "dead-letter alarm notifies nobody", in: "StatusEventsDLQAlarm", old: "      AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]\n", new: "",
+		fails: "alarms", why: "StatusEventsDLQAlarm AlarmActions = null"},
+	{name: "stranded-job alarm always notifies", in: "StrandedJobAlarm", old: "!If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]", new: "[!Ref AlarmTopicArn]",
+		fails: "alarms", why: "StrandedJobAlarm AlarmActions = [!Ref AlarmTopicArn]"},
 	// table
 	{name: "provisioned billing", old: "BillingMode: PAY_PER_REQUEST", new: "BillingMode: PROVISIONED", fails: "jobs table", why: "JobsTable BillingMode = PROVISIONED"},
 	{name: "no PITR", old: "PointInTimeRecoveryEnabled: true", new: "PointInTimeRecoveryEnabled: false", fails: "jobs table", why: "JobsTable PointInTimeRecoverySpecification"},
@@ -863,6 +869,23 @@ func checkGatewayResponses(t *samtemplate.Template) error {
 		tpls, _ := p["ResponseTemplates"].(map[string]any)
 		if s, _ := tpls["application/json"].(string); !strings.Contains(s, `{"error":{"code":`) {
 			errs = append(errs, fmt.Errorf("gateway response %s body %q is not the API's error shape", rt, s))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkAlarms: every alarm notifies the operators' topic (AlarmTopicArn)
+// when there is one; an alarm nobody hears is no alarm.
+func checkAlarms(t *samtemplate.Template) error {
+	want := map[string]any{"Fn::If": []any{"HasAlarmTopic", []any{map[string]any{"Ref": "AlarmTopicArn"}}, map[string]any{"Ref": "AWS::NoValue"}}}
+	alarms := samtemplate.ResourcesOfType(t, "AWS::CloudWatch::Alarm")
+	if len(alarms) == 0 {
+		return errors.New("no AWS::CloudWatch::Alarm")
+	}
+	var errs []error
+	for _, id := range alarms {
+		if got := t.Resources[id].Properties["AlarmActions"]; !reflect.DeepEqual(got, want) {
+			errs = append(errs, fmt.Errorf("%s AlarmActions = %s, want %s", id, samtemplate.Render(got), samtemplate.Render(want)))
 		}
 	}
 	return errors.Join(errs...)
