@@ -15,6 +15,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/iam"
 	"github.com/awslabs/goformation/v7/cloudformation/lambda"
 	"github.com/awslabs/goformation/v7/cloudformation/logs"
+	"github.com/awslabs/goformation/v7/cloudformation/secretsmanager"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/cloudformation/sqs"
 )
@@ -52,9 +53,12 @@ var propertySchemas = map[string]reflect.Type{
 	"AWS::ApiGatewayV2::Api":           reflect.TypeFor[apigatewayv2.Api](),
 	"AWS::Lambda::Function":            reflect.TypeFor[lambda.Function](),
 	"AWS::Lambda::Permission":          reflect.TypeFor[lambda.Permission](),
+	"AWS::Lambda::EventSourceMapping":  reflect.TypeFor[lambda.EventSourceMapping](),
 	"AWS::IAM::Role":                   reflect.TypeFor[iam.Role](),
 	"AWS::IAM::Policy":                 reflect.TypeFor[iam.Policy](),
 	"AWS::SQS::Queue":                  reflect.TypeFor[sqs.Queue](),
+	"AWS::SQS::QueuePolicy":            reflect.TypeFor[sqs.QueuePolicy](),
+	"AWS::SecretsManager::Secret":      reflect.TypeFor[secretsmanager.Secret](),
 }
 
 // samFunctionExtras are AWS::Serverless::Function properties that SAM
