@@ -20,8 +20,9 @@ type ResolveOptions struct {
 	Region, AccountID, Partition, StackName string
 	// Attributes overrides Fn::GetAtt results, keyed "LogicalId.Attribute".
 	Attributes map[string]string
-	// PhysicalIDs overrides what Ref returns for a resource (default: its
-	// logical ID, which stands in for the id CloudFormation would assign).
+	// PhysicalIDs overrides what Ref returns for a resource (default: a
+	// table's TableName, else its logical ID, which stands in for the id
+	// CloudFormation would assign).
 	PhysicalIDs map[string]string
 }
 
@@ -375,6 +376,10 @@ func (r *Resolver) ref(name string) (any, error) {
 		}
 		if id, ok := r.opt.PhysicalIDs[name]; ok {
 			return id, nil
+		}
+		// A table's Ref is its name, which templates usually set.
+		if res := r.tpl.Resources[name]; res.Type == "AWS::DynamoDB::Table" && res.Properties["TableName"] != nil {
+			return r.scalar(res.Properties["TableName"])
 		}
 		return name, nil
 	}
