@@ -124,7 +124,7 @@ func TokenFromHeader(h string) string {
 // and returns its claims. A refused token is a *Rejection whose Message is
 // "The incoming token has expired" for an expired but otherwise good token
 // and "Unauthorized" for everything else, as API Gateway answers.
-func (v *Verifier) Verify(header string, rules Rules) (jwt.MapClaims, error) {
+func (v *Verifier) Verify(header string, rules Rules) (map[string]any, error) {
 	raw := TokenFromHeader(header)
 	if raw == "" {
 		return nil, reject("no token")
@@ -173,7 +173,7 @@ func (v *Verifier) Verify(header string, rules Rules) (jwt.MapClaims, error) {
 				return nil, reject("aud %q does not match the identity validation expression", aud)
 			}
 		}
-		return claims, nil
+		return map[string]any(claims), nil
 	}
 	client, _ := claims["client_id"].(string)
 	scope, _ := claims["scope"].(string)
@@ -182,7 +182,7 @@ func (v *Verifier) Verify(header string, rules Rules) (jwt.MapClaims, error) {
 	}
 	for _, s := range strings.Fields(scope) {
 		if slices.Contains(rules.Scopes, s) {
-			return claims, nil
+			return map[string]any(claims), nil
 		}
 	}
 	return nil, reject("none of the method's scopes in %q", scope)
