@@ -203,8 +203,8 @@ function row(id) {
 
 function render(id, job, note = "") {
   const tr = row(id);
-  const status = job ? job.status : "UNKNOWN";
-  tr.dataset.status = status;
+  const status = job ? job.status : "…";
+  tr.dataset.status = job ? job.status : "PENDING";
   const badge = tr.querySelector(".badge");
   badge.textContent = status;
   badge.className = `badge ${status.toLowerCase()}`;

@@ -49,6 +49,10 @@ type options struct {
 	Log              *slog.Logger
 	// Rand drives the worker's failures (tests make it deterministic).
 	Rand func() float64
+
+	// apiListener and dashListener, when set, are used instead of Addr
+	// and DashboardAddr (tests open them first to know the origins).
+	apiListener, dashListener net.Listener
 }
 
 // ClientID is the dev user pool's app client id (the aud of its ID tokens).
@@ -76,12 +80,12 @@ type server struct {
 }
 
 // start builds everything, listens, and serves until Close.
-func start(ctx context.Context, o options) (s *server, err error) {
+func start(ctx context.Context, o options) (_ *server, err error) {
 	log := o.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	s = &server{log: log, serveErrs: make(chan error, 2), workerDone: make(chan struct{})}
+	s := &server{log: log, serveErrs: make(chan error, 2), workerDone: make(chan struct{})}
 	var listeners []net.Listener
 	defer func() {
 		if err != nil {
@@ -121,17 +125,21 @@ func start(ctx context.Context, o options) (s *server, err error) {
 	origins, _ := resolver.Parameter("AllowedOrigins")
 	s.Origins = apigw.NewCORS(origins)
 
-	apiLn, err := listenLoopback(o.Addr)
-	if err != nil {
-		return nil, err
+	apiLn := o.apiListener
+	if apiLn == nil {
+		if apiLn, err = listenLoopback(o.Addr); err != nil {
+			return nil, err
+		}
 	}
 	listeners = append(listeners, apiLn)
 	s.APIURL = "http://" + apiLn.Addr().String()
-	var dashLn net.Listener
-	if o.DashboardAddr != "" {
+	dashLn := o.dashListener
+	if dashLn == nil && o.DashboardAddr != "" {
 		if dashLn, err = listenLoopback(o.DashboardAddr); err != nil {
 			return nil, err
 		}
+	}
+	if dashLn != nil {
 		listeners = append(listeners, dashLn)
 		s.DashboardURL = "http://" + dashLn.Addr().String()
 		if !s.Origins.Allowed(s.DashboardURL) {
