@@ -14,7 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/deepfoundai/jobs-api/internal/devauth"
+	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -268,6 +272,43 @@ func TestOutputsAndJWKS(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tt.status {
 			t.Errorf("GET %s: %d, want %d", tt.path, resp.StatusCode, tt.status)
+		}
+	}
+}
+
+// TestExternalDynamoDB points the server at another DynamoDB-compatible
+// endpoint (dynalite, as AWS_ENDPOINT_URL_DYNAMODB or -dynamodb-endpoint
+// would): it creates the table there, waiting for ACTIVE, and serves from it.
+func TestExternalDynamoDB(t *testing.T) {
+	t.Parallel()
+	stop, endpoint, err := testenv.StartDynalite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	o := fastOptions(t)
+	o.DynamoDBEndpoint = endpoint
+	s := startServer(t, o)
+	if s.Dynamo != endpoint {
+		t.Errorf("store on %q, want %q", s.Dynamo, endpoint)
+	}
+	out, err := testenv.Client(endpoint).DescribeTable(context.Background(), &ddb.DescribeTableInput{TableName: aws.String("Jobs-local")})
+	if err != nil || len(out.Table.GlobalSecondaryIndexes) != 2 {
+		t.Fatalf("table on dynalite: %+v, %v", out, err)
+	}
+	tok, _, err := s.Pool.IDToken(devauth.User{Username: "alice"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := call(t, "POST", s.APIURL+"/v1/jobs", tok, `{"prompt":"x"}`)
+	id, _ := sub.body["jobId"].(string)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := call(t, "GET", s.APIURL+"/v1/jobs/"+id, tok, "")
+		if got.body["status"] == "COMPLETED" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job on dynalite: %d %v, want COMPLETED", got.status, got.body)
 		}
 	}
 }

@@ -723,3 +723,38 @@ func TestNewRejectsWhatItCannotEmulate(t *testing.T) {
 		}
 	}
 }
+
+// TestConditions: the template's Conditions decide what exists, as in
+// CloudFormation: with ManagePostMethod "false" the stack has no POST
+// /v1/jobs; with CognitoAuthorizerId set, methods use that existing
+// authorizer instead of creating one.
+func TestConditions(t *testing.T) {
+	t.Parallel()
+	noPost := newEnv(t, func(cfg *localapi.Config) { cfg.Params.Parameters["ManagePostMethod"] = "false" })
+	tok := noPost.token(t, "alice")
+	if r := noPost.do(t, "POST", "/v1/jobs", map[string]string{"Authorization": tok, "Content-Type": "application/json"}, `{"prompt":"x"}`); r.status != 403 {
+		t.Errorf("ManagePostMethod=false: POST /v1/jobs = %d, want 403 (not this stack's method)", r.status)
+	}
+	if r := noPost.do(t, "GET", "/v1/jobs/j", map[string]string{"Authorization": tok}, ""); r.status != 200 {
+		t.Errorf("ManagePostMethod=false: GET = %d, want 200", r.status)
+	}
+
+	existing := newEnv(t, func(cfg *localapi.Config) {
+		cfg.Params.Parameters["CognitoAuthorizerId"] = "abc123"
+		cfg.Params.ExistingAuthorizers = map[string][]string{"abc123": {poolARN}}
+	})
+	if r := existing.do(t, "GET", "/v1/jobs/j", map[string]string{"Authorization": existing.token(t, "alice")}, ""); r.status != 200 {
+		t.Errorf("existing authorizer, valid token: %d, want 200", r.status)
+	}
+	if r := existing.do(t, "GET", "/v1/jobs/j", nil, ""); r.status != 401 {
+		t.Errorf("existing authorizer, no token: %d, want 401", r.status)
+	}
+
+	tpl, ex, params := loadTemplates(t)
+	params.Parameters["CognitoAuthorizerId"] = "abc123" // but not described in ExistingAuthorizers
+	_, err := localapi.New(localapi.Config{Template: tpl, Existing: ex, Params: params, Verifier: devauth.NewVerifier(nil),
+		Functions: map[string]localapi.Function{"GetJobFn": (&recorder{}).handle, "SubmitJobFn": (&recorder{}).handle}})
+	if err == nil || !strings.Contains(err.Error(), "ExistingAuthorizers") {
+		t.Errorf("unknown existing authorizer: %v, want an error naming ExistingAuthorizers", err)
+	}
+}
