@@ -234,6 +234,34 @@ func TestFlagsAndAddresses(t *testing.T) {
 	}
 }
 
+func TestLoopbackHostOnly(t *testing.T) {
+	t.Parallel()
+	o := fastOptions(t)
+	o.Worker = false
+	s := startServer(t, o)
+	for _, tt := range []struct {
+		url, host string
+		status    int
+	}{
+		{s.APIURL + "/local/token", "evil.example", 421},
+		{s.APIURL + "/local/token", "evil.example:3000", 421},
+		{s.DashboardURL + "/", "rebind.attacker.test", 421},
+		{s.APIURL + "/local/token", "localhost:3000", 405}, // reaches the handler (GET is not allowed there)
+		{s.DashboardURL + "/", "127.0.0.1", 200},
+	} {
+		req, _ := http.NewRequest("GET", tt.url, nil)
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("GET %s with Host %s: %d, want %d", tt.url, tt.host, resp.StatusCode, tt.status)
+		}
+	}
+}
+
 func TestOutputsAndJWKS(t *testing.T) {
 	t.Parallel()
 	o := fastOptions(t)

@@ -266,7 +266,7 @@ func (s *server) dynamoClient(endpoint string) (*ddb.Client, error) {
 }
 
 func (s *server) serve(ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	srv := &http.Server{Handler: loopbackHostOnly(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.servers = append(s.servers, srv)
 	go func() {
@@ -274,6 +274,24 @@ func (s *server) serve(ln net.Listener, h http.Handler) {
 			s.serveErrs <- err
 		}
 	}()
+}
+
+// loopbackHostOnly refuses requests whose Host is not a loopback name, so a
+// web page cannot reach the server through DNS rebinding (a hostile name
+// resolving to 127.0.0.1) and, say, mint tokens.
+func loopbackHostOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		host = strings.Trim(host, "[]")
+		if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "this development server answers only on loopback host names (127.0.0.1, localhost)", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // apiHandler routes the API origin: the dev identity provider's endpoints,
