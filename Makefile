@@ -32,6 +32,15 @@ test: deps ## run every test (race detector on) and fail below $(COVER_MIN)% tot
 	@$(GO) tool cover -func=coverage/coverage.out | tail -1 | awk -v min=$(COVER_MIN) \
 	  '{ pct = $$NF; sub("%", "", pct); printf "total coverage (all Go code, unit + built binaries): %s%% (minimum %s%%)\n", pct, min; if (pct + 0 < min) exit 1 }'
 
+# `make run` flags, e.g. make run RUN_FLAGS='-worker=false -addr 127.0.0.1:4000'
+# (jobsapi-local -h lists them).
+RUN_FLAGS ?=
+
+.PHONY: run
+run: ## run the whole API locally (API :3000, dashboard :3001; only Go needed; Ctrl-C stops)
+	$(GO) build -o bin/jobsapi-local ./cmd/jobsapi-local
+	exec ./bin/jobsapi-local $(RUN_FLAGS)
+
 .PHONY: build
 build: $(addprefix bin/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build the Lambda binaries (linux/arm64) under bin/
 

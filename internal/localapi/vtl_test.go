@@ -1,0 +1,139 @@
+package localapi
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// optionsTemplate is the OPTIONS response template of template.yaml after
+// Fn::Sub, with two allowed origins.
+const optionsTemplate = `#set($origin = $input.params('Origin'))
+#set($allowed = ",http://127.0.0.1:3001,https://admin.example,")
+#if($origin != "" && !$origin.contains(",") && $allowed.contains(",$origin,"))
+#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)
+#end
+`
+
+func TestVTLOptionsTemplate(t *testing.T) {
+	t.Parallel()
+	tpl, err := parseVTL(optionsTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		origin string
+		want   map[string]string
+	}{
+		{"http://127.0.0.1:3001", map[string]string{"Access-Control-Allow-Origin": "http://127.0.0.1:3001"}},
+		{"https://admin.example", map[string]string{"Access-Control-Allow-Origin": "https://admin.example"}},
+		{"", nil},
+		{"http://127.0.0.1:3002", nil},
+		{"https://admin.example.evil", nil},
+		{"http://127.0.0.1:3001,https://admin.example", nil}, // would match the list by substring
+		{"HTTPS://ADMIN.EXAMPLE", nil},
+		{"null", nil},
+	}
+	for _, tt := range tests {
+		env := &vtlEnv{input: vtlInput{header: map[string]string{}}}
+		if tt.origin != "" {
+			env.input.header["origin"] = tt.origin // header lookup ignores case
+		}
+		out, err := tpl.render(env)
+		if err != nil {
+			t.Fatalf("origin %q: %v", tt.origin, err)
+		}
+		if !reflect.DeepEqual(env.overrideHeaders, tt.want) {
+			t.Errorf("origin %q: header overrides = %v, want %v", tt.origin, env.overrideHeaders, tt.want)
+		}
+		if out != "" {
+			t.Errorf("origin %q: body = %q, want empty (directive lines leave nothing)", tt.origin, out)
+		}
+	}
+}
+
+func TestVTLRender(t *testing.T) {
+	t.Parallel()
+	ctx := map[string]any{
+		"requestId": "r-1",
+		"error":     map[string]any{"responseType": "UNAUTHORIZED", "messageString": `"Unauthorized"`},
+	}
+	tests := []struct {
+		name, src, want string
+		status          int
+	}{
+		{"gateway response", `{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}`,
+			`{"error":{"code":"UNAUTHORIZED","message":"Unauthorized"}}`, 0},
+		{"formal and quiet", `${context.requestId}/$!nothing/$`, `r-1//$`, 0},
+		{"literal hash and dollar", `# $1 #1 a#b`, `# $1 #1 a#b`, 0},
+		{"if elseif else", "#set($n = 2)\n#if($n == 1)\none\n#elseif($n == 2)\ntwo\n#else\nmany\n#end\nafter", "two\nafter", 0},
+		{"else taken", "#if(false)a#{else}b#{end}", "b", 0},
+		{"words and parens", `#if((true and not false) or false)y#end`, "y", 0},
+		{"string compare with numbers", `#set($s = "204")#if($s == 204)eq#end`, "eq", 0},
+		{"single quotes do not interpolate", `#set($a = 'x$y')$a`, "x$y", 0},
+		{"comments", "a## line comment\nb#* block *#c#[[$raw #if]]#", "abc$raw #if", 0},
+		{"status override", `#set($context.responseOverride.status = 418)`, "", 418},
+		{"null is false", `#set($x = null)#if($x)y#{else}n#end`, "n", 0},
+	}
+	for _, tt := range tests {
+		tpl, err := parseVTL(tt.src)
+		if err != nil {
+			t.Errorf("%s: parse: %v", tt.name, err)
+			continue
+		}
+		env := &vtlEnv{context: ctx}
+		got, err := tpl.render(env)
+		if err != nil {
+			t.Errorf("%s: render: %v", tt.name, err)
+			continue
+		}
+		if got != tt.want || env.overrideStatus != tt.status {
+			t.Errorf("%s: got %q (status %d), want %q (status %d)", tt.name, got, env.overrideStatus, tt.want, tt.status)
+		}
+	}
+}
+
+// TestVTLFailsLoudly: what the emulation does not implement is an error,
+// never a silently different rendering.
+func TestVTLFailsLoudly(t *testing.T) {
+	t.Parallel()
+	parseErrors := []struct{ src, want string }{
+		{`#foreach($x in $list)$x#end`, "#foreach is not supported"},
+		{`#macro(m)x#end`, "#macro is not supported"},
+		{`#if(true)x`, "without #end"},
+		{`#end`, "without #if"},
+		{`#set($a = )`, "unexpected"},
+		{`#set($a = "x)`, "unterminated"},
+		{`#if($a == ) x #end`, "unexpected"},
+		{`#* open`, "unterminated"},
+		{`${a`, "unterminated ${"},
+	}
+	for _, tt := range parseErrors {
+		if _, err := parseVTL(tt.src); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parse %q: error = %v, want one containing %q", tt.src, err, tt.want)
+		}
+	}
+	renderErrors := []struct{ src, want string }{
+		{`$undefined`, "not defined"},
+		{`$util.escapeJavaScript("x")`, "$util is not supported"},
+		{`$input.json('$')`, "only $input.params"},
+		{`$input.params()`, "only $input.params"},
+		{`#set($s = "x")$s.length()`, "only .contains"},
+		{`$context.identity.sourceIp`, "not defined"},
+		{`#set($context.requestId = "x")`, "not supported"},
+		{`#set($input = "x")`, "cannot be assigned"},
+		{`#set($context.responseOverride.status = "teapot")`, "not an HTTP status"},
+		{`#set($m = $context)$m`, "cannot render"},
+	}
+	for _, tt := range renderErrors {
+		tpl, err := parseVTL(tt.src)
+		if err != nil {
+			t.Errorf("parse %q: %v", tt.src, err)
+			continue
+		}
+		_, err = tpl.render(&vtlEnv{context: map[string]any{"requestId": "r"}, input: vtlInput{}})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("render %q: error = %v, want one containing %q", tt.src, err, tt.want)
+		}
+	}
+}
