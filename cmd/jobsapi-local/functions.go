@@ -14,5 +14,7 @@ func functions(h *apigw.Handler) map[string]localapi.Function {
 	return map[string]localapi.Function{
 		"GetJobFn":    h.GetJob,
 		"SubmitJobFn": h.SubmitJob,
+		"ListJobsFn":  h.ListJobs,
+		"CancelJobFn": h.CancelJob,
 	}
 }
