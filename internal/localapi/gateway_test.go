@@ -135,7 +135,7 @@ func newEnv(t *testing.T, mutate func(cfg *localapi.Config)) *env {
 	e := &env{pool: pool, get: &recorder{}, submit: &recorder{}}
 	cfg := localapi.Config{
 		Template: tpl, Existing: existing, Params: params, Verifier: v,
-		Functions:    map[string]localapi.Function{"GetJobFn": e.get.handle, "SubmitJobFn": e.submit.handle},
+		Functions:    map[string]localapi.Function{"GetJobFn": e.get.handle, "SubmitJobFn": e.submit.handle, "ListJobsFn": (&recorder{}).handle, "CancelJobFn": (&recorder{}).handle},
 		Now:          func() time.Time { return t0.Add(time.Minute) },
 		NewRequestID: func() string { return "11111111-2222-4333-8444-555555555555" },
 	}
@@ -716,7 +716,7 @@ func TestNewRejectsWhatItCannotEmulate(t *testing.T) {
 	for _, tt := range tests {
 		tpl, existing, params := loadTemplates(t)
 		cfg := localapi.Config{Template: tpl, Existing: existing, Params: params, Verifier: devauth.NewVerifier(nil),
-			Functions: map[string]localapi.Function{"GetJobFn": (&recorder{}).handle, "SubmitJobFn": (&recorder{}).handle}}
+			Functions: map[string]localapi.Function{"GetJobFn": (&recorder{}).handle, "SubmitJobFn": (&recorder{}).handle, "ListJobsFn": (&recorder{}).handle, "CancelJobFn": (&recorder{}).handle}}
 		tt.mutate(t, &cfg)
 		if _, err := localapi.New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: New error = %v, want one containing %q", tt.name, err, tt.want)
@@ -753,7 +753,7 @@ func TestConditions(t *testing.T) {
 	tpl, ex, params := loadTemplates(t)
 	params.Parameters["CognitoAuthorizerId"] = "abc123" // but not described in ExistingAuthorizers
 	_, err := localapi.New(localapi.Config{Template: tpl, Existing: ex, Params: params, Verifier: devauth.NewVerifier(nil),
-		Functions: map[string]localapi.Function{"GetJobFn": (&recorder{}).handle, "SubmitJobFn": (&recorder{}).handle}})
+		Functions: map[string]localapi.Function{"GetJobFn": (&recorder{}).handle, "SubmitJobFn": (&recorder{}).handle, "ListJobsFn": (&recorder{}).handle, "CancelJobFn": (&recorder{}).handle}})
 	if err == nil || !strings.Contains(err.Error(), "ExistingAuthorizers") {
 		t.Errorf("unknown existing authorizer: %v, want an error naming ExistingAuthorizers", err)
 	}

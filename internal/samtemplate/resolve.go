@@ -436,6 +436,9 @@ func (r *Resolver) getAtt(logicalID, attr string) (any, error) {
 			return arn("logs", "log-group:"+n+":*"), err
 		}
 	}
+	if attr == "QueueName" && res.Type == "AWS::SQS::Queue" {
+		return name("QueueName")
+	}
 	return nil, fmt.Errorf("Fn::GetAtt %s.%s: attribute of %s not known here; give it in ResolveOptions.Attributes", logicalID, attr, res.Type)
 }
 
