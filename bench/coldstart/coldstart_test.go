@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +25,8 @@ import (
 var (
 	rounds    = flag.Int("rounds", 30, "cold starts per function (after one unrecorded warm-up round)")
 	warm      = flag.Int("warm", 1000, "invocations of one warm process before its memory is read")
-	budget    = flag.Duration("budget", 15*time.Minute, "the whole benchmark's time limit; past it the run fails")
+	budget    = flag.Duration("budget", 15*time.Minute, "time limit of all benchmarks here together; past it the run fails (go test's -timeout does not apply to benchmarks)")
+	samplesTo = flag.String("samples", "", "also write every cold start to this CSV file (round, function, init_ms, invoke_ms, wall_ms); relative to bench/coldstart")
 	inittrace = flag.Bool("inittrace", true, "also start each function once with GODEBUG=inittrace=1 and summarize package init")
 	extra     extraFlag
 )
@@ -84,7 +86,7 @@ func BenchmarkColdStart(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Fatal("the Lambda Runtime Interface Emulator runs on Linux only")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *budget)
+	ctx, cancel := withBudget()
 	defer cancel()
 	for range b.N {
 		coldStart(ctx, b)
@@ -106,18 +108,18 @@ func coldStart(ctx context.Context, b *testing.B) {
 	}
 	for _, args := range builds {
 		if err := goCmd(ctx, runtime.GOARCH, args...); err != nil {
-			b.Fatal(err)
+			fatal(ctx, b, err)
 		}
 	}
 
 	stopDB, endpoint, err := testenv.StartDynalite()
 	if err != nil {
-		b.Fatal(err)
+		fatal(ctx, b, err)
 	}
 	defer stopDB()
 	table, id, err := seed(ctx, endpoint)
 	if err != nil {
-		b.Fatal(err)
+		fatal(ctx, b, err)
 	}
 	env := lambdaEnv(map[string]string{
 		"JOBS_TABLE":                table,
@@ -134,7 +136,7 @@ func coldStart(ctx context.Context, b *testing.B) {
 			s := subjects[(r+k)%len(subjects)]
 			got, err := coldRound(ctx, rie, s, env, id)
 			if err != nil {
-				b.Fatalf("round %d, %s: %v", r, s.name, err)
+				fatal(ctx, b, fmt.Errorf("round %d, %s: %v", r, s.name, err))
 			}
 			if r > 0 {
 				samples[s.name] = append(samples[s.name], got)
@@ -142,12 +144,17 @@ func coldStart(ctx context.Context, b *testing.B) {
 		}
 	}
 	report(b, subjects, samples)
+	if *samplesTo != "" {
+		if err := writeSamples(*samplesTo, subjects, samples); err != nil {
+			fatal(ctx, b, err)
+		}
+	}
 
 	if *inittrace {
 		fmt.Printf("\n## Package init (GODEBUG=inittrace=1, one start each; not part of the timings above)\n\n")
 		for _, s := range subjects {
 			if err := traceInit(ctx, rie, s, env, id); err != nil {
-				b.Fatalf("inittrace %s: %v", s.name, err)
+				fatal(ctx, b, fmt.Errorf("inittrace %s: %v", s.name, err))
 			}
 		}
 	}
@@ -158,13 +165,47 @@ func coldStart(ctx context.Context, b *testing.B) {
 	for _, s := range subjects {
 		m, err := warmMemory(ctx, rie, s, env, id)
 		if err != nil {
-			b.Fatalf("warm %s: %v", s.name, err)
+			fatal(ctx, b, fmt.Errorf("warm %s: %v", s.name, err))
 		}
 		fmt.Printf("| %s | %.1f | %.1f |\n", s.name, mib(m.rssKiB), mib(m.hwmKiB))
 		b.ReportMetric(mib(m.rssKiB), s.name+"-warm-rss-MiB")
 		b.ReportMetric(mib(m.hwmKiB), s.name+"-warm-hwm-MiB")
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// writeSamples writes every recorded cold start as CSV, by round.
+func writeSamples(path string, subjects []subject, samples map[string][]sample) error {
+	var sb strings.Builder
+	sb.WriteString("round,function,init_ms,invoke_ms,wall_ms\n")
+	for r := range *rounds {
+		for _, s := range subjects {
+			x := samples[s.name][r]
+			fmt.Fprintf(&sb, "%d,%s,%.3f,%.3f,%.3f\n", r+1, s.name, x.init, x.invoke, x.wall)
+		}
+	}
+	return os.WriteFile(path, []byte(sb.String()), 0o644)
+}
+
+// fatal ends the benchmark, saying so if the budget ran out.
+func fatal(ctx context.Context, b *testing.B, err error) {
+	b.Helper()
+	if ctx.Err() != nil {
+		b.Fatalf("%v\n(the -budget of %v ran out)", err, *budget)
+	}
+	b.Fatal(err)
+}
+
+var (
+	deadlineOnce sync.Once
+	deadline     time.Time
+)
+
+// withBudget returns a context that ends -budget after the first call, so
+// that the benchmarks share one time limit.
+func withBudget() (context.Context, context.CancelFunc) {
+	deadlineOnce.Do(func() { deadline = time.Now().Add(*budget) })
+	return context.WithDeadline(context.Background(), deadline)
 }
 
 func mib(kib int) float64 { return float64(kib) / 1024 }
@@ -377,7 +418,7 @@ func goCmd(ctx context.Context, arch string, args ...string) error {
 // deployed) and linux/amd64 with the Makefile's flags and reports their
 // sizes.
 func BenchmarkBinarySize(b *testing.B) {
-	ctx, cancel := context.WithTimeout(context.Background(), *budget)
+	ctx, cancel := withBudget()
 	defer cancel()
 	dir := b.TempDir()
 	for range b.N {
@@ -389,11 +430,11 @@ func BenchmarkBinarySize(b *testing.B) {
 				out := filepath.Join(dir, arch, fn, "bootstrap")
 				args := append(append([]string{"build"}, lambdaFlags...), "-o", out, "./cmd/"+fn)
 				if err := goCmd(ctx, arch, args...); err != nil {
-					b.Fatal(err)
+					fatal(ctx, b, err)
 				}
 				st, err := os.Stat(out)
 				if err != nil {
-					b.Fatal(err)
+					fatal(ctx, b, err)
 				}
 				fmt.Printf("| %s | %s | %d | %.2f |\n", fn, arch, st.Size(), float64(st.Size())/(1<<20))
 				b.ReportMetric(float64(st.Size()), fn+"-"+arch+"-bytes")

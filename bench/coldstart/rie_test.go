@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,8 +18,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
 // function is one bootstrap running under its own emulator, in its own
@@ -67,11 +66,7 @@ func start(ctx context.Context, rie, bootstrap string, env []string) (*function,
 }
 
 func tryStart(ctx context.Context, rie, bootstrap string, env []string) (*function, error) {
-	apiPort, err := testenv.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	runtimePort, err := testenv.FreePort()
+	apiPort, runtimePort, err := twoFreePorts()
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +78,11 @@ func tryStart(ctx context.Context, rie, bootstrap string, env []string) (*functi
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that stop can kill the emulator and the
+	// bootstrap together; and killed if this process dies first (a test
+	// timeout, ^C), whereupon the bootstrap's long poll breaks and
+	// aws-lambda-go exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 2 * time.Second
@@ -112,6 +111,23 @@ func tryStart(ctx context.Context, rie, bootstrap string, env []string) (*functi
 	}
 	f.stop()
 	return nil, fmt.Errorf("aws-lambda-rie did not answer on %s\n%s", addr, out.String())
+}
+
+// twoFreePorts returns two distinct loopback ports that were free a moment
+// ago. Probing them one after the other can return the same port twice,
+// and the emulator then fails at the first invoke.
+func twoFreePorts() (int, int, error) {
+	a, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer a.Close()
+	b, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Close()
+	return a.Addr().(*net.TCPAddr).Port, b.Addr().(*net.TCPAddr).Port, nil
 }
 
 // stop kills the emulator's process group (the emulator and the bootstrap)
