@@ -251,6 +251,35 @@ func report(b *testing.B, subjects []subject, samples map[string][]sample) {
 			median2(xs, base, initOf), median2(xs, base, sample.total), ratio(sample.total, 90), median(paired))
 		b.ReportMetric(median2(xs, base, sample.total), s.name+"/empty-cold-p50")
 	}
+	if len(subjects) < 3 {
+		return
+	}
+	fmt.Println("\nPaired per round, getjob minus each -extra function: median difference in ms [95% bootstrap interval], and the rounds in which getjob was faster:")
+	fmt.Println("\n| getjob minus | init | 1st invoke | init+invoke | getjob faster (init+invoke) |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for _, s := range subjects[2:] {
+		xs, ys := samples["getjob"], samples[s.name]
+		diff := func(f func(sample) float64) []float64 {
+			d := make([]float64, len(xs))
+			for i := range xs {
+				d[i] = f(xs[i]) - f(ys[i])
+			}
+			return d
+		}
+		cell := func(d []float64) string {
+			lo, hi := bootstrapMedian(d)
+			return fmt.Sprintf("%+.2f [%+.2f, %+.2f]", median(d), lo, hi)
+		}
+		total := diff(sample.total)
+		faster := 0
+		for _, d := range total {
+			if d < 0 {
+				faster++
+			}
+		}
+		fmt.Printf("| %s | %s | %s | %s | %d%% |\n", s.name, cell(diff(func(x sample) float64 { return x.init })),
+			cell(diff(func(x sample) float64 { return x.invoke })), cell(total), 100*faster/len(total))
+	}
 }
 
 // median2 is the ratio of the medians of f over xs and over base.

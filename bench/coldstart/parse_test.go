@@ -119,3 +119,28 @@ func TestPercentiles(t *testing.T) {
 		t.Errorf("median(nil) = %v, want NaN", got)
 	}
 }
+
+func TestBootstrapMedian(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		xs     []float64
+		lo, hi float64 // bounds the interval must lie within
+	}{
+		{name: "constant", xs: []float64{2, 2, 2, 2}, lo: 2, hi: 2},
+		{name: "spread", xs: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, lo: 1, hi: 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			lo, hi := bootstrapMedian(tt.xs)
+			if lo > hi || lo < tt.lo || hi > tt.hi {
+				t.Errorf("bootstrapMedian(%v) = [%v, %v], want an interval within [%v, %v]", tt.xs, lo, hi, tt.lo, tt.hi)
+			}
+			m := median(tt.xs)
+			if m < lo || m > hi {
+				t.Errorf("bootstrapMedian(%v) = [%v, %v], want it to hold the median %v", tt.xs, lo, hi, m)
+			}
+		})
+	}
+}
