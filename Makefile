@@ -60,6 +60,14 @@ build-CancelJobFn:
 build-UpdateJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/updatejob
 
+# Cold start (init + first invoke) and warm memory of GetJobFn vs an empty
+# function under the Lambda Runtime Interface Emulator; bench/coldstart/RESULTS.md.
+COLDSTART_ROUNDS ?= 30
+
+.PHONY: bench-coldstart
+bench-coldstart: node_modules ## GetJobFn cold start vs an empty function, warm memory, binary sizes (COLDSTART_ROUNDS=30)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./bench/coldstart -args -rounds $(COLDSTART_ROUNDS) -budget 15m
+
 # Deploy (docs/deploy.md). STAGE selects the samconfig.toml environment and API stage.
 STAGE ?= prod
 

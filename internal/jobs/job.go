@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -155,15 +154,30 @@ func IdempotentID(ownerID, key string) string {
 // MaxIDLength bounds a job ID accepted on lookup.
 const MaxIDLength = 128
 
-// idPattern accepts generated IDs and IDs written by the submit function that
-// predates this service: letters, digits, '_' and '-', starting with a letter
-// or digit. Nothing that could be a path, a key expression or markup.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+// wellFormedID accepts generated IDs and IDs written by the submit function
+// that predates this service: letters, digits, '_' and '-', starting with a
+// letter or digit (the regexp ^[A-Za-z0-9][A-Za-z0-9_-]*$). Nothing that
+// could be a path, a key expression or markup. A loop rather than a regexp,
+// whose compile at package init would be on every cold start's path
+// (bench/coldstart/RESULTS.md).
+func wellFormedID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !isAlnum(c) && (i == 0 || (c != '_' && c != '-')) {
+			return false
+		}
+	}
+	return id != ""
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // ValidateID returns EINVALID unless id is a well-formed job ID. Adapters call
 // it before any storage call, so malformed input never costs a read.
 func ValidateID(id string) error {
-	if id == "" || len(id) > MaxIDLength || !idPattern.MatchString(id) {
+	if id == "" || len(id) > MaxIDLength || !wellFormedID(id) {
 		return Errorf(EINVALID, "job id: 1 to %d characters of A-Z, a-z, 0-9, '_' and '-', starting with a letter or digit", MaxIDLength)
 	}
 	return nil
