@@ -8,28 +8,15 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/deepfoundai/jobs-api/internal/apigw"
-	"github.com/deepfoundai/jobs-api/internal/dynamodb"
-	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/lambdaenv"
+	"github.com/deepfoundai/jobs-api/internal/lambdamain"
 )
 
 func main() {
-	log := lambdaenv.Logger()
-	cfg, err := lambdaenv.Load(apigw.DefaultAllowedOrigins)
-	if err != nil {
-		lambdaenv.Fatal(log, "configuration", err)
-	}
+	e := lambdamain.Init()
 	key, err := lambdaenv.CursorKey()
-	if err != nil {
-		lambdaenv.Fatal(log, "configuration", err)
-	}
-	client, err := dynamodb.NewClientFromEnv(dynamodb.ClientOptions{})
-	if err != nil {
-		lambdaenv.Fatal(log, "dynamodb client", err)
-	}
-	store := dynamodb.New(client, cfg.Table)
-	store.Timeout = cfg.CallTimeout
-	svc := &jobs.Service{Store: store, Index: store, CursorKey: key, Log: log}
-	lambda.Start(apigw.NewHandler(svc, cfg.AllowedOrigins, log).ListJobs)
+	e.Check("configuration", err)
+	svc := e.Service()
+	svc.Index, svc.CursorKey = e.Store, key
+	lambda.Start(e.Handler(svc).ListJobs)
 }
