@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -79,10 +80,11 @@ type request struct {
 	path     string // e.g. /v1/jobs/job_123
 	resource string // e.g. /v1/jobs/{id}
 	params   map[string]string
-	origin   string // "" for none
-	user     *user  // nil: no authorizer claims (and no Authorization header)
-	body     string // "" for none
-	base64   bool   // body is base64, as for binary media types
+	query    url.Values // the query string, decoded; nil for none
+	origin   string     // "" for none
+	user     *user      // nil: no authorizer claims (and no Authorization header)
+	body     string     // "" for none
+	base64   bool       // body is base64, as for binary media types
 	headers  map[string]string
 }
 
@@ -129,6 +131,17 @@ func (r request) event() map[string]any {
 	if r.params != nil {
 		params = r.params
 	}
+	// Query parameters as a REST API passes them: decoded, the last value
+	// of a repeated name in queryStringParameters, every value in the
+	// multi-value form, both null without a query string.
+	var query, multiQuery any
+	if len(r.query) > 0 {
+		single, multi := map[string]string{}, map[string][]string{}
+		for k, vs := range r.query {
+			single[k], multi[k] = vs[len(vs)-1], vs
+		}
+		query, multiQuery = single, multi
+	}
 	var body any
 	if r.body != "" {
 		body = r.body
@@ -173,8 +186,8 @@ func (r request) event() map[string]any {
 		"httpMethod":                      r.method,
 		"headers":                         headers,
 		"multiValueHeaders":               multi,
-		"queryStringParameters":           nil,
-		"multiValueQueryStringParameters": nil,
+		"queryStringParameters":           query,
+		"multiValueQueryStringParameters": multiQuery,
 		"pathParameters":                  params,
 		"stageVariables":                  nil,
 		"requestContext":                  ctx,

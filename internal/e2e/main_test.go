@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +28,9 @@ var (
 	rieBin       string
 	getJobBin    string
 	submitJobBin string
+	listJobsBin  string
+	cancelJobBin string
+	updateJobBin string
 	coverDir     string
 	skipReason   string
 )
@@ -79,24 +84,34 @@ func binaryCoverDir() string {
 	return os.Getenv("GOCOVERDIR")
 }
 
-// buildAll builds the emulator and both functions into dir, concurrently.
+// buildAll builds the emulator and the functions into dir, concurrently.
 // The functions are built as for Lambda (static, lambda.norpc) but for this
 // host, and with coverage instrumentation of every package in the module.
+// One go build makes all of them: the instrumented packages they share are
+// compiled once, where separate builds running side by side would each
+// compile them. Each binary then goes to dir/<function>/bootstrap.
 func buildAll(dir string) error {
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		return err
 	}
 	rieBin = filepath.Join(dir, "aws-lambda-rie")
-	getJobBin = filepath.Join(dir, "getjob", "bootstrap")
-	submitJobBin = filepath.Join(dir, "submitjob", "bootstrap")
-
+	functions := map[string]*string{
+		"getjob":    &getJobBin,
+		"submitjob": &submitJobBin,
+		"listjobs":  &listJobsBin,
+		"canceljob": &cancelJobBin,
+		"updatejob": &updateJobBin,
+	}
+	out := filepath.Join(dir, "build") + string(filepath.Separator)
+	fnBuild := []string{"build", "-cover", "-covermode=atomic", "-coverpkg=./...", "-tags", "lambda.norpc", "-trimpath",
+		"-ldflags=-s -w", "-o", out}
+	for _, name := range slices.Sorted(maps.Keys(functions)) {
+		fnBuild = append(fnBuild, "./cmd/"+name)
+	}
 	builds := [][]string{
 		{"build", "-o", rieBin, rieTool},
-		{"build", "-cover", "-covermode=atomic", "-coverpkg=./...", "-tags", "lambda.norpc", "-trimpath",
-			"-ldflags=-s -w", "-o", getJobBin, "./cmd/getjob"},
-		{"build", "-cover", "-covermode=atomic", "-coverpkg=./...", "-tags", "lambda.norpc", "-trimpath",
-			"-ldflags=-s -w", "-o", submitJobBin, "./cmd/submitjob"},
+		fnBuild,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -110,7 +125,19 @@ func buildAll(dir string) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for name, bin := range functions {
+		*bin = filepath.Join(dir, name, "bootstrap")
+		if err := os.Mkdir(filepath.Dir(*bin), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(out, name), *bin); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func goCmd(ctx context.Context, dir string, args ...string) error {
@@ -127,7 +154,11 @@ func goCmd(ctx context.Context, dir string, args ...string) error {
 		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	if testing.Verbose() {
-		fmt.Fprintf(os.Stderr, "e2e: go %s (%.1fs)\n", args[len(args)-1], time.Since(start).Seconds())
+		pkgs := args[len(args)-1:]
+		if i := slices.Index(args, "-o"); i >= 0 && i+2 < len(args) {
+			pkgs = args[i+2:]
+		}
+		fmt.Fprintf(os.Stderr, "e2e: go build %s (%.1fs)\n", strings.Join(pkgs, " "), time.Since(start).Seconds())
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,8 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
 // functionTimeout is AWS_LAMBDA_FUNCTION_TIMEOUT, in seconds, of every
@@ -81,7 +80,7 @@ func baseEnv(name string) map[string]string {
 }
 
 // startFunction runs bootstrap under a new emulator on free loopback ports
-// and returns when the emulator answers HTTP. env is added to baseEnv; an
+// and returns when the emulator listens on them. env is added to baseEnv; an
 // empty value removes a variable. The emulator and the function are stopped
 // when the test ends, and their output is logged if it failed.
 func startFunction(t *testing.T, name, bootstrap string, env map[string]string) *function {
@@ -113,14 +112,16 @@ func startFunction(t *testing.T, name, bootstrap string, env map[string]string) 
 }
 
 func tryStart(name, bootstrap string, env map[string]string) (*function, error) {
-	apiPort, err := testenv.FreePort()
+	ports, err := loopbackPorts(2)
 	if err != nil {
 		return nil, err
 	}
-	runtimePort, err := testenv.FreePort()
-	if err != nil {
-		return nil, err
-	}
+	return startOn(name, bootstrap, env, ports[0], ports[1])
+}
+
+// startOn starts the emulator with its invoke API on apiPort and the
+// Runtime API on runtimePort, and waits until it listens on both.
+func startOn(name, bootstrap string, env map[string]string, apiPort, runtimePort int) (*function, error) {
 	addr := fmt.Sprintf("127.0.0.1:%d", apiPort)
 	// The emulator's CLI: flags, then the bootstrap command. Without
 	// --runtime-api-address every emulator would take 127.0.0.1:9001.
@@ -145,7 +146,10 @@ func tryStart(name, bootstrap string, env map[string]string) (*function, error) 
 		close(f.done)
 	}()
 
-	client := &http.Client{Timeout: time.Second}
+	// Ready when the emulator itself listens on both ports. An HTTP answer
+	// would not do: another process may hold a port taken between the
+	// probe and the listen, and the emulator then exits (its listens
+	// panic), which the caller retries.
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -153,16 +157,67 @@ func tryStart(name, bootstrap string, env map[string]string) (*function, error) 
 			return nil, fmt.Errorf("aws-lambda-rie exited at start: %v\n%s", cmd.ProcessState, out.String())
 		default:
 		}
-		// Any answer means the emulator listens (its mux says 404 to "/");
-		// invoking would start the function, so readiness does not.
-		if resp, err := client.Get("http://" + addr + "/"); err == nil {
-			resp.Body.Close()
+		if listening(cmd.Process.Pid, apiPort) && listening(cmd.Process.Pid, runtimePort) {
 			return f, nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	f.kill()
-	return nil, fmt.Errorf("aws-lambda-rie did not answer on %s within 20s\n%s", addr, out.String())
+	return nil, fmt.Errorf("aws-lambda-rie did not listen on %s and port %d within 20s\n%s", addr, runtimePort, out.String())
+}
+
+// loopbackPorts returns n distinct free loopback ports. It holds a listener
+// on each until it has all of them: ports probed one after the other can be
+// the same one, the kernel handing out again a port just closed.
+func loopbackPorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// listening reports whether process pid has a TCP socket listening on port:
+// one of its file descriptors is a socket that /proc/net/tcp{,6} lists in
+// state LISTEN (0A) with that local port.
+func listening(pid, port int) bool {
+	sockets := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		// "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ..."
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 10 || fields[3] != "0A" {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(fields[1], ":")
+			if p, err := strconv.ParseUint(hexPort, 16, 16); err == nil && int(p) == port {
+				sockets["socket:["+fields[9]+"]"] = true
+			}
+		}
+	}
+	if len(sockets) == 0 {
+		return false
+	}
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && sockets[target] {
+			return true
+		}
+	}
+	return false
 }
 
 func envList(env map[string]string) []string {
