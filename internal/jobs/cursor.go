@@ -88,6 +88,13 @@ func decodeCursor(key []byte, binding, cursor string, n int) ([]cursorPart, erro
 	if err1 != nil || err2 != nil || !hmac.Equal(mac, cursorMAC(key, binding, payload)) {
 		return nil, errBadCursor
 	}
+	// Go's base64 decoder skips '\r' and '\n' and ignores the last
+	// character's unused bits, so other spellings of a cursor decode to the
+	// same bytes. Harmless, but the API promises that an altered cursor is a
+	// 400: only the exact string the service issued is accepted.
+	if cursorEncoding.EncodeToString(payload) != p64 || cursorEncoding.EncodeToString(mac) != m64 {
+		return nil, errBadCursor
+	}
 	var parts []cursorPart
 	if err := json.Unmarshal(payload, &parts); err != nil || len(parts) != n {
 		return nil, errBadCursor
