@@ -25,6 +25,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/awsenv"
 	"github.com/deepfoundai/jobs-api/internal/devauth"
+	"github.com/deepfoundai/jobs-api/internal/localserver"
 )
 
 func main() {
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := start(ctx, o)
+	s, err := localserver.Start(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -73,10 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func parseServeFlags(args []string, stderr io.Writer) (options, error) {
+func parseServeFlags(args []string, stderr io.Writer) (localserver.Options, error) {
 	fs := flag.NewFlagSet("jobsapi-local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var o options
+	var o localserver.Options
 	var level string
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:3000", "API listen address (loopback only)")
 	fs.StringVar(&o.DashboardAddr, "dashboard-addr", "127.0.0.1:3001", "dashboard listen address, a second origin (loopback only; empty: no dashboard)")
@@ -118,7 +119,7 @@ func ptrOr(p *string, d string) string {
 }
 
 // banner prints what runs where and a ready-to-paste curl flow.
-func banner(w io.Writer, s *server, o options) error {
+func banner(w io.Writer, s *localserver.Server, o localserver.Options) error {
 	tok, exp, err := s.Pool.IDToken(devauth.User{Username: "alice"}, 0)
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func banner(w io.Writer, s *server, o options) error {
 		fmt.Fprintf(&b, "  Dashboard  %s   ← open in a browser (a second origin: CORS is real)\n", s.DashboardURL)
 	}
 	fmt.Fprintf(&b, "  DynamoDB   %s, table %s\n", s.Dynamo, s.Table)
-	fmt.Fprintf(&b, "  Cognito    dev user pool, issuer %s, client %s\n", s.Issuer, ClientID)
+	fmt.Fprintf(&b, "  Cognito    dev user pool, issuer %s, client %s\n", s.Issuer, localserver.ClientID)
 	fmt.Fprintf(&b, "  Pipeline   %s\n\n", worker)
 	fmt.Fprintln(&b, "Routes (from the template):")
 	for _, r := range s.Gateway.Routes() {

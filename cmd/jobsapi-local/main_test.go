@@ -18,6 +18,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/deepfoundai/jobs-api/internal/devauth"
+	"github.com/deepfoundai/jobs-api/internal/localserver"
 	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
@@ -41,7 +42,7 @@ func (s *syncBuffer) String() string {
 
 // fastOptions are the server options tests use: repo files, free loopback
 // ports opened up front, a quick and deterministic worker.
-func fastOptions(t *testing.T) options {
+func fastOptions(t *testing.T) localserver.Options {
 	t.Helper()
 	api, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,19 +52,19 @@ func fastOptions(t *testing.T) options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return options{
+	return localserver.Options{
 		Template: "../../template.yaml", Existing: "../../local/existing-api.yaml", Params: "../../local/params.json",
 		AllowedOrigins: "http://" + dash.Addr().String(),
 		Worker:         true, Steps: 3, QueueDelay: 20 * time.Millisecond, StepDelay: 50 * time.Millisecond,
 		FailureRate: 0, Rand: func() float64 { return 0.5 }, ArrayClaims: "brackets",
 		Log:         slog.New(slog.DiscardHandler),
-		apiListener: api, dashListener: dash,
+		APIListener: api, DashboardListener: dash,
 	}
 }
 
-func startServer(t *testing.T, o options) *server {
+func startServer(t *testing.T, o localserver.Options) *localserver.Server {
 	t.Helper()
-	s, err := start(context.Background(), o)
+	s, err := localserver.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package localserver
 
 import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"

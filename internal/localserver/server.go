@@ -1,4 +1,9 @@
-package main
+// Package localserver is the local Jobs API that `make run`
+// (cmd/jobsapi-local) serves: the API Gateway REST API emulated from
+// template.yaml with the functions' handlers in-process, a dev Cognito user
+// pool, DynamoDB (an embedded engine or another endpoint), the simulated
+// video pipeline and the dashboard. Tests and bench/ start it in-process.
+package localserver
 
 import (
 	"bytes"
@@ -28,8 +33,8 @@ import (
 	"github.com/deepfoundai/jobs-api/web"
 )
 
-// options configure the local server (flags in main.go).
-type options struct {
+// Options configure the local server (cmd/jobsapi-local sets them from flags).
+type Options struct {
 	Addr          string // API listen address (loopback only)
 	DashboardAddr string // dashboard listen address (loopback only; "" for none)
 	Template      string // template.yaml
@@ -50,16 +55,16 @@ type options struct {
 	// Rand drives the worker's failures (tests make it deterministic).
 	Rand func() float64
 
-	// apiListener and dashListener, when set, are used instead of Addr
+	// APIListener and DashboardListener, when set, are used instead of Addr
 	// and DashboardAddr (tests open them first to know the origins).
-	apiListener, dashListener net.Listener
+	APIListener, DashboardListener net.Listener
 }
 
 // ClientID is the dev user pool's app client id (the aud of its ID tokens).
 const ClientID = "localdevclient"
 
-// server is a running local Jobs API.
-type server struct {
+// Server is a running local Jobs API.
+type Server struct {
 	APIURL       string
 	DashboardURL string
 	Issuer       string
@@ -79,13 +84,14 @@ type server struct {
 	closeOnce  sync.Once
 }
 
-// start builds everything, listens, and serves until Close.
-func start(ctx context.Context, o options) (_ *server, err error) {
+// Start builds everything, listens, and serves until Close. The listeners
+// are loopback only.
+func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	log := o.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &server{log: log, serveErrs: make(chan error, 2), workerDone: make(chan struct{})}
+	s := &Server{log: log, serveErrs: make(chan error, 2), workerDone: make(chan struct{})}
 	var listeners []net.Listener
 	defer func() {
 		if err != nil {
@@ -125,7 +131,7 @@ func start(ctx context.Context, o options) (_ *server, err error) {
 	origins, _ := resolver.Parameter("AllowedOrigins")
 	s.Origins = apigw.NewCORS(origins)
 
-	apiLn := o.apiListener
+	apiLn := o.APIListener
 	if apiLn == nil {
 		if apiLn, err = listenLoopback(o.Addr); err != nil {
 			return nil, err
@@ -133,7 +139,7 @@ func start(ctx context.Context, o options) (_ *server, err error) {
 	}
 	listeners = append(listeners, apiLn)
 	s.APIURL = "http://" + apiLn.Addr().String()
-	dashLn := o.dashListener
+	dashLn := o.DashboardListener
 	if dashLn == nil && o.DashboardAddr != "" {
 		if dashLn, err = listenLoopback(o.DashboardAddr); err != nil {
 			return nil, err
@@ -242,7 +248,7 @@ func listenLoopback(addr string) (net.Listener, error) {
 // dynamoClient returns the SDK client for the store and records what backs
 // it. Without an endpoint (flag or AWS_ENDPOINT_URL_DYNAMODB) it starts the
 // embedded engine.
-func (s *server) dynamoClient(endpoint string) (*ddb.Client, error) {
+func (s *Server) dynamoClient(endpoint string) (*ddb.Client, error) {
 	if endpoint == "" {
 		var err error
 		if s.engine, err = embeddeddb.Start("127.0.0.1:0"); err != nil {
@@ -265,7 +271,7 @@ func (s *server) dynamoClient(endpoint string) (*ddb.Client, error) {
 	return embeddeddb.NewClient(endpoint, true), nil
 }
 
-func (s *server) serve(ln net.Listener, h http.Handler) {
+func (s *Server) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: loopbackHostOnly(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.servers = append(s.servers, srv)
@@ -297,7 +303,7 @@ func loopbackHostOnly(h http.Handler) http.Handler {
 // apiHandler routes the API origin: the dev identity provider's endpoints,
 // the simulated outputs, and everything else to the API Gateway emulation
 // (which sees raw paths: no ServeMux cleaning in front of it).
-func (s *server) apiHandler(jwksPath string) http.Handler {
+func (s *Server) apiHandler(jwksPath string) http.Handler {
 	local := http.NewServeMux()
 	local.Handle(devauth.TokenPath, s.Pool.TokenHandler(s.Origins.Allowed))
 	local.HandleFunc("GET /local/outputs/{file}", s.output)
@@ -315,7 +321,7 @@ func (s *server) apiHandler(jwksPath string) http.Handler {
 }
 
 // output serves a completed job's (simulated) video.
-func (s *server) output(w http.ResponseWriter, r *http.Request) {
+func (s *Server) output(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
 	if !ok || jobs.ValidateID(id) != nil {
 		http.NotFound(w, r)
@@ -337,7 +343,7 @@ func (s *server) output(w http.ResponseWriter, r *http.Request) {
 
 // Close stops accepting requests, lets those in flight finish (until ctx
 // ends), stops the worker and the embedded engine.
-func (s *server) Close(ctx context.Context) error {
+func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	s.closeOnce.Do(func() {
 		var wg sync.WaitGroup
@@ -376,4 +382,4 @@ func (s *server) Close(ctx context.Context) error {
 }
 
 // Err reports a listener that failed after start.
-func (s *server) Err() <-chan error { return s.serveErrs }
+func (s *Server) Err() <-chan error { return s.serveErrs }
