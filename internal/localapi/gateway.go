@@ -389,7 +389,9 @@ func (g *Gateway) serveMock(w http.ResponseWriter, req *request) (int, string) {
 // its response.
 func (g *Gateway) serveProxy(w http.ResponseWriter, req *request) (int, string) {
 	pi := req.m.proxy
-	if !req.m.permittedFor(g.a.methodARN(g.a.stage, req.r.Method, req.r.URL.EscapedPath())) {
+	// The ARN names the path as routed: "/v1/jobs/" is the /v1/jobs
+	// resource, so its permission applies (not a 500 for a trailing slash).
+	if !req.m.permittedFor(g.a.methodARN(g.a.stage, req.r.Method, "/"+strings.Join(splitPath(req.r.URL.EscapedPath()), "/"))) {
 		g.log.Error("Execution failed due to configuration error: Invalid permissions on Lambda function", "requestId", req.id, "function", pi.function)
 		return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), "no Lambda permission"
 	}
