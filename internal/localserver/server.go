@@ -74,6 +74,8 @@ type Server struct {
 	Gateway      *localapi.Gateway
 	Service      *jobs.Service
 	Origins      apigw.CORS
+	// DynamoDB is the store's SDK client (benchmarks compare raw calls).
+	DynamoDB *ddb.Client
 
 	log        *slog.Logger
 	servers    []*http.Server
@@ -190,6 +192,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("jobs table on %s: %w", s.Dynamo, err)
 	}
 	log.Info("jobs table ready", "table", s.Table, "created", created, "dynamodb", s.Dynamo)
+	s.DynamoDB = client
 	store := dynamodb.New(client, s.Table)
 
 	pipeline := &inmem.Pipeline{}
