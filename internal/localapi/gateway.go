@@ -395,15 +395,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, req *request) (int, string) 
 		g.log.Error("Execution failed due to configuration error: Invalid permissions on Lambda function", "requestId", req.id, "function", pi.function)
 		return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), "no Lambda permission"
 	}
-	ev := g.event(req)
-	// Round-trip through JSON, as the Lambda runtime decodes its payload, so
-	// the function sees exactly the types it would in AWS.
-	payload, err := json.Marshal(ev)
+	// Through JSON, as the Lambda runtime decodes its payload, so the
+	// function sees exactly the types it would in AWS.
+	in, err := viaJSON(g.event(req))
 	if err != nil {
-		return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), err.Error()
-	}
-	var in events.APIGatewayProxyRequest
-	if err := json.Unmarshal(payload, &in); err != nil {
 		return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), err.Error()
 	}
 	wait := min(pi.timeout, IntegrationTimeout)
@@ -438,11 +433,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, req *request) (int, string) 
 		g.log.Error("Lambda function failed", "requestId", req.id, "function", pi.function, "err", res.err)
 		return g.gatewayResponse(w, req, "DEFAULT_5XX", http.StatusBadGateway, "Internal server error"), res.err.Error()
 	}
-	out, err := json.Marshal(res.resp)
-	var resp events.APIGatewayProxyResponse
-	if err == nil {
-		err = json.Unmarshal(out, &resp)
-	}
+	resp, err := viaJSON(res.resp)
 	var body []byte
 	if err == nil && resp.IsBase64Encoded {
 		body, err = base64.StdEncoding.DecodeString(resp.Body)
