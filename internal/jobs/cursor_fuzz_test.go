@@ -132,6 +132,13 @@ func FuzzCursor(f *testing.F) {
 		parts := fzParts(sortKey, id, done, np)
 		c := encodeCursor(fzCursorKey, fzAliceBind, parts)
 		got, err := decodeCursor(fzCursorKey, fzAliceBind, c, np)
+		if len(c) > MaxCursorLen {
+			// Positions far longer than a store's (see
+			// TestLargestCursorFits): refused before decoding, like any
+			// other oversized string.
+			fzWantBad(t, "oversized", err)
+			return
+		}
 		if err != nil || !reflect.DeepEqual(got, parts) {
 			t.Fatalf("round trip of %+v: %+v, %v", parts, got, err)
 		}
@@ -165,4 +172,26 @@ func FuzzCursor(f *testing.F) {
 			fzWantBad(t, fmt.Sprintf("%q appended", in), err)
 		}
 	})
+}
+
+// TestLargestCursorFits: the largest cursor the service issues — every
+// status partition of an admin listing, each at a position with a createdAt
+// sort key and an id of the longest allowed — is within MaxCursorLen, so
+// the service never issues a cursor it would refuse.
+func TestLargestCursorFits(t *testing.T) {
+	t.Parallel()
+	parts := make([]cursorPart, len(Statuses))
+	for i := range parts {
+		parts[i] = cursorPart{SortKey: "2025-06-23T12:00:00.123Z", ID: strings.Repeat("j", MaxIDLength)}
+	}
+	admin := Caller{Subject: strings.Repeat("s", 128), Groups: []string{AdminGroup}}
+	binding := cursorBinding(admin, ListRequest{Scope: ScopeAll, Order: OldestFirst, Statuses: Statuses})
+	c := encodeCursor(fzCursorKey, binding, parts)
+	if len(c) > MaxCursorLen {
+		t.Fatalf("largest cursor is %d bytes, over MaxCursorLen %d", len(c), MaxCursorLen)
+	}
+	if got, err := decodeCursor(fzCursorKey, binding, c, len(parts)); err != nil || !reflect.DeepEqual(got, parts) {
+		t.Fatalf("largest cursor: %+v, %v", got, err)
+	}
+	t.Logf("largest cursor: %d of %d bytes", len(c), MaxCursorLen)
 }
