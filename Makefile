@@ -84,7 +84,7 @@ redeploy-stage: ## create a new deployment of the API stage (CloudFormation neve
 	scripts/redeploy-stage.sh
 
 .PHONY: bench
-bench: deps ## run the benchmarks and measure the Lambda binaries (results: BENCHMARKS.md)
+bench: deps ## run the benchmarks, measure the Lambda binaries, a short load run (results: BENCHMARKS.md)
 	GO='$(GO)' LAMBDA_FLAGS='$(LAMBDA_FLAGS)' bench/run.sh
 
 .PHONY: lint

@@ -4,6 +4,8 @@
 #
 #   make bench                      # the usual way: the Makefile passes its Lambda build flags
 #   BENCHTIME=3s COUNT=5 make bench # longer, repeated runs (e.g. for benchstat)
+#   LOAD_FLAGS='-duration 60s -burst 2000' LOCALAPI_FLAGS='-n 10000' make bench
+#                                   # the load and local-API figures as BENCHMARKS.md has them
 #
 # Needs Go and `npm ci` (dynalite) like `make test`. Keep other load off the
 # machine while it runs: the figures are per-request costs.
@@ -46,6 +48,13 @@ for arch in arm64 amd64; do
   done
 done
 
+section "GET through the local API vs a raw GetItem (same engine, interleaved)"
+eval "localapi_flags=(${LOCALAPI_FLAGS:--n 2000})"
+run "$GO" run ./bench/localapi "${localapi_flags[@]}"
+
+section "Load on the local stack (vegeta; BENCHMARKS.md's figures: LOAD_FLAGS='-duration 60s -burst 2000')"
+eval "load_flags=(${LOAD_FLAGS:--duration 10s -burst 500})"
+run "$GO" run ./bench/load "${load_flags[@]}"
+
 section "Pending (a later pass)"
-echo "cold start under the Runtime Interface Emulator, warm RSS after 1,000 invocations,"
-echo "a GET through the local API vs a raw GetItem, load (200 pollers, burst): not measured here yet."
+echo "cold start under the Runtime Interface Emulator, warm RSS after 1,000 invocations: not measured here yet."

@@ -8,7 +8,7 @@
 // see the same machine; it reports per-call latency percentiles and the
 // ratio of the medians (target: ≤ 1.5×).
 //
-//	go run ./bench/localapi                                # 5,000 pairs
+//	go run ./bench/localapi                                # 5,000 rounds
 //	go run ./bench/localapi -n 20000 -cpuprofile cpu.out   # profile the process while measuring
 package main
 
@@ -47,8 +47,8 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("localapi", flag.ContinueOnError)
-	n := fs.Int("n", 5000, "measured pairs (one GET and one GetItem each)")
-	warm := fs.Int("warmup", 500, "unmeasured pairs first")
+	n := fs.Int("n", 5000, "measured rounds (one API GET, one GetItem and one bare HTTP exchange each)")
+	warm := fs.Int("warmup", 500, "unmeasured rounds first")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured loop to this file")
 	template := fs.String("template", "template.yaml", "the SAM template (run from the repository root)")
 	existing := fs.String("existing-api", "local/existing-api.yaml", "stand-ins for the existing REST API's methods")
@@ -155,7 +155,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	fmt.Fprintf(out, "localapi: go run ./bench/localapi %s\n", strings.Join(args, " "))
-	fmt.Fprintf(out, "          %s, GOMAXPROCS=%d, %s/%s; %d pairs after %d warm-up pairs, one call at a time\n\n",
+	fmt.Fprintf(out, "          %s, GOMAXPROCS=%d, %s/%s; %d rounds after %d warm-up rounds, one call at a time\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, *n, *warm)
 	pa, pr, pb := percentiles(api), percentiles(raw), percentiles(bare)
 	fmt.Fprintf(out, "%-52s %10s %10s %10s %10s\n", "", "p50", "p90", "p99", "mean")
