@@ -41,7 +41,7 @@ printf '%-10s %-6s %12s %8s\n' function arch bytes MiB
 for arch in arm64 amd64; do
   for fn in getjob submitjob emptyfn; do
     pkg=./cmd/$fn
-    [[ $fn == emptyfn ]] && pkg=./bench/emptyfn
+    [[ $fn == emptyfn ]] && pkg=./bench/coldstart/empty
     CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build "${flags[@]}" -o "$OUT/$arch/$fn/bootstrap" "$pkg"
     size=$(stat -c %s "$OUT/$arch/$fn/bootstrap")
     printf '%-10s %-6s %12d %8.2f\n' "$fn" "$arch" "$size" "$(awk -v s="$size" 'BEGIN { print s / 1048576 }')"
@@ -56,5 +56,5 @@ section "Load on the local stack (vegeta; BENCHMARKS.md's figures: LOAD_FLAGS='-
 eval "load_flags=(${LOAD_FLAGS:--duration 10s -burst 500})"
 run "$GO" run ./bench/load "${load_flags[@]}"
 
-section "Pending (a later pass)"
-echo "cold start under the Runtime Interface Emulator, warm RSS after 1,000 invocations: not measured here yet."
+section "Cold start and warm memory under the Lambda Runtime Interface Emulator (bench/coldstart/RESULTS.md)"
+run "$GO" test -run='^$' -bench=. -benchtime=1x -count=1 ./bench/coldstart -args -rounds "${COLDSTART_ROUNDS:-30}"
