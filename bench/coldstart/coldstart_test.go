@@ -6,8 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -61,7 +61,7 @@ const (
 
 // lambdaFlags are the Makefile's LAMBDA_FLAGS, with which every bootstrap
 // here is built; keep them in step.
-var lambdaFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"}
+var lambdaFlags = testenv.LambdaFlags
 
 // subject is one function under measurement.
 type subject struct {
@@ -95,22 +95,15 @@ func BenchmarkColdStart(b *testing.B) {
 
 func coldStart(ctx context.Context, b *testing.B) {
 	dir := b.TempDir()
-	rie := filepath.Join(dir, "aws-lambda-rie")
+	rie, bins, err := testenv.BuildFunctions(ctx, dir, lambdaFlags, "./bench/coldstart/empty", "./cmd/getjob")
+	if err != nil {
+		fatal(ctx, b, err)
+	}
 	subjects := []subject{
-		{name: "empty", bootstrap: filepath.Join(dir, "empty", "bootstrap")},
-		{name: "getjob", bootstrap: filepath.Join(dir, "getjob", "bootstrap"), getJob: true},
+		{name: "empty", bootstrap: bins["empty"]},
+		{name: "getjob", bootstrap: bins["getjob"], getJob: true},
 	}
 	subjects = append(subjects, extra...)
-	builds := [][]string{
-		{"build", "-o", rie, "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"},
-		append(append([]string{"build"}, lambdaFlags...), "-o", subjects[0].bootstrap, "./bench/coldstart/empty"),
-		append(append([]string{"build"}, lambdaFlags...), "-o", subjects[1].bootstrap, "./cmd/getjob"),
-	}
-	for _, args := range builds {
-		if err := goCmd(ctx, runtime.GOARCH, args...); err != nil {
-			fatal(ctx, b, err)
-		}
-	}
 
 	stopDB, endpoint, err := testenv.StartDynalite()
 	if err != nil {
@@ -301,12 +294,12 @@ func coldRound(ctx context.Context, rie string, s subject, env []string, id stri
 	defer f.stop()
 	t0 := time.Now()
 	if err := invokeOnce(ctx, f, s, id); err != nil {
-		return sample{}, fmt.Errorf("%w\n%s", err, f.out.String())
+		return sample{}, fmt.Errorf("%w\n%s", err, f.Out.String())
 	}
 	wall := float64(time.Since(t0).Microseconds()) / 1000
 	t, err := f.waitColdStart(ctx)
 	if err != nil {
-		return sample{}, fmt.Errorf("%w\n%s", err, f.out.String())
+		return sample{}, fmt.Errorf("%w\n%s", err, f.Out.String())
 	}
 	return sample{coldTimes: t, wall: wall}, nil
 }
@@ -340,7 +333,7 @@ func warmMemory(ctx context.Context, rie string, s subject, env []string, id str
 			return memory{}, fmt.Errorf("invocation %d: %w", i+1, err)
 		}
 	}
-	pid, err := f.bootstrapPID()
+	pid, err := f.BootstrapPID()
 	if err != nil {
 		return memory{}, err
 	}
@@ -357,14 +350,14 @@ func traceInit(ctx context.Context, rie string, s subject, env []string, id stri
 	defer f.stop()
 	// The emulator got GODEBUG too and traced its own init before it
 	// listened; the bootstrap starts on the first invoke.
-	emulator := len(f.out.String())
+	emulator := len(f.Out.String())
 	if err := invokeOnce(ctx, f, s, id); err != nil {
 		return err
 	}
 	if _, err := f.waitColdStart(ctx); err != nil {
 		return err
 	}
-	inits := parseInittrace(f.out.String()[emulator:])
+	inits := parseInittrace(f.Out.String()[emulator:])
 	if len(inits) == 0 {
 		return errors.New("no inittrace lines in the output")
 	}
@@ -406,41 +399,9 @@ func seed(ctx context.Context, endpoint string) (table, id string, err error) {
 // lambdaEnv is what a Lambda sandbox provides, plus vars. The emulator
 // passes its environment on to the bootstrap; nothing of ours leaks in.
 func lambdaEnv(vars map[string]string) []string {
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"AWS_REGION=us-east-1",
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=AKIDCOLDSTART",
-		"AWS_SECRET_ACCESS_KEY=coldstart-secret",
-		"AWS_SESSION_TOKEN=coldstart-session",
-		"AWS_LAMBDA_FUNCTION_NAME=GetJobFn",
-		fmt.Sprintf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", memorySizeMB),
-		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", int(functionTimeout.Seconds())),
-	}
-	for k, v := range vars {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-// goCmd runs the go command in the module root, building static binaries
-// for linux/arch.
-func goCmd(ctx context.Context, arch string, args ...string) error {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		return err
-	}
-	gobin, err := exec.LookPath("go") // `go test` puts its GOROOT/bin first in PATH
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, gobin, args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
+	env := testenv.LambdaEnv("GetJobFn", memorySizeMB, functionTimeout)
+	maps.Copy(env, vars)
+	return testenv.EnvList(env)
 }
 
 // BenchmarkBinarySize builds both functions' bootstrap for linux/arm64 (as
@@ -458,7 +419,7 @@ func BenchmarkBinarySize(b *testing.B) {
 			for _, arch := range []string{"arm64", "amd64"} {
 				out := filepath.Join(dir, arch, fn, "bootstrap")
 				args := append(append([]string{"build"}, lambdaFlags...), "-o", out, "./cmd/"+fn)
-				if err := goCmd(ctx, arch, args...); err != nil {
+				if err := testenv.GoCmd(ctx, arch, args...); err != nil {
 					fatal(ctx, b, err)
 				}
 				st, err := os.Stat(out)

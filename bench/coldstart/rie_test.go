@@ -1,163 +1,51 @@
 package coldstart
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
 // function is one bootstrap running under its own emulator, in its own
 // process group so that stop ends both.
 type function struct {
-	cmd  *exec.Cmd
-	url  string
-	out  *syncBuffer
-	done chan struct{}
-}
-
-// syncBuffer collects the emulator's and the bootstrap's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	*testenv.Function
 }
 
 // start runs bootstrap under a new emulator on free loopback ports and
-// returns once the emulator answers HTTP, before the bootstrap starts: the
+// returns once the emulator listens, before the bootstrap starts: the
 // emulator runs init on the first invoke.
 func start(ctx context.Context, rie, bootstrap string, env []string) (*function, error) {
-	var lastErr error
-	for range 3 { // a free port can be taken between the probe and the listen
-		f, err := tryStart(ctx, rie, bootstrap, env)
-		if err == nil {
-			return f, nil
-		}
-		lastErr = err
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, lastErr
-}
-
-func tryStart(ctx context.Context, rie, bootstrap string, env []string) (*function, error) {
-	apiPort, runtimePort, err := twoFreePorts()
+	f, err := testenv.StartFunction(ctx, testenv.FunctionConfig{
+		Name: filepath.Base(filepath.Dir(bootstrap)), RIE: rie, Bootstrap: bootstrap, Env: env,
+		InvokeTimeout: 2 * functionTimeout,
+		// Each round kills the emulator and the bootstrap together, and
+		// neither outlives this process.
+		ProcessGroup: true,
+	})
 	if err != nil {
 		return nil, err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", apiPort)
-	cmd := exec.Command(rie,
-		"--log-level", "info",
-		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", runtimePort),
-		bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = env
-	// Its own process group, so that stop can kill the emulator and the
-	// bootstrap together; and killed if this process dies first (a test
-	// timeout, ^C), whereupon the bootstrap's long poll breaks and
-	// aws-lambda-go exits.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	f := &function{cmd: cmd, url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: out, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(f.done)
-	}()
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		select {
-		case <-f.done:
-			return nil, fmt.Errorf("aws-lambda-rie exited at start: %v\n%s", cmd.ProcessState, out.String())
-		default:
-		}
-		// Any answer means the emulator listens (its mux says 404 to "/").
-		if resp, err := client.Get("http://" + addr + "/"); err == nil {
-			resp.Body.Close()
-			return f, nil
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	f.stop()
-	return nil, fmt.Errorf("aws-lambda-rie did not answer on %s\n%s", addr, out.String())
-}
-
-// twoFreePorts returns two distinct loopback ports that were free a moment
-// ago. Probing them one after the other can return the same port twice,
-// and the emulator then fails at the first invoke.
-func twoFreePorts() (int, int, error) {
-	a, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer a.Close()
-	b, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer b.Close()
-	return a.Addr().(*net.TCPAddr).Port, b.Addr().(*net.TCPAddr).Port, nil
+	return &function{f}, nil
 }
 
 // stop kills the emulator's process group (the emulator and the bootstrap)
 // and waits for the emulator.
-func (f *function) stop() {
-	_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-f.done:
-	case <-time.After(10 * time.Second):
-	}
-}
-
-var invokeClient = &http.Client{}
+func (f *function) stop() { _ = f.Stop(nil) }
 
 // invoke posts payload and returns the emulator's status and body.
 func (f *function) invoke(ctx context.Context, payload []byte) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*functionTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(payload))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := invokeClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, body, err
+	r, err := f.Invoke(ctx, payload)
+	return r.Status, r.Body, err
 }
 
 // The emulator's log lines (internal/lambda/interop/events_api.go of the
@@ -198,7 +86,7 @@ func parseColdStart(log string) (t coldTimes, ok bool, err error) {
 func (f *function) waitColdStart(ctx context.Context) (coldTimes, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		t, ok, err := parseColdStart(f.out.String())
+		t, ok, err := parseColdStart(f.Out.String())
 		if ok || err != nil {
 			return t, err
 		}
@@ -207,49 +95,6 @@ func (f *function) waitColdStart(ctx context.Context) (coldTimes, error) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-// bootstrapPID returns the process id of the emulator's child: the
-// bootstrap, once the first invoke has started it.
-func (f *function) bootstrapPID() (int, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := parentPID(pid); ok && ppid == f.cmd.Process.Pid {
-			pids = append(pids, pid)
-		}
-	}
-	if len(pids) != 1 {
-		return 0, fmt.Errorf("aws-lambda-rie (pid %d) has %d children, want the bootstrap alone", f.cmd.Process.Pid, len(pids))
-	}
-	return pids[0], nil
-}
-
-// parentPID reads a process's parent from /proc/PID/stat.
-func parentPID(pid int) (int, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	return ppid, err == nil
 }
 
 // memory is a process's resident set now and at its peak, in KiB.

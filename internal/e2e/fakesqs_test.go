@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/deepfoundai/jobs-api/internal/sqs"
+	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
 // sqsFailure is how a fakeSQS answers SendMessage.
@@ -68,7 +69,7 @@ func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 		problem = fmt.Sprintf("%s %s, want POST /", r.Method, r.URL.Path)
 	case r.Header.Get("Content-Type") != "application/x-amz-json-1.0":
 		problem = fmt.Sprintf("Content-Type %q, want application/x-amz-json-1.0", r.Header.Get("Content-Type"))
-	case !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDE2ETEST/") ||
+	case !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential="+testenv.TestAccessKeyID+"/") ||
 		!strings.Contains(r.Header.Get("Authorization"), "/us-east-1/sqs/aws4_request"):
 		problem = fmt.Sprintf("Authorization %q is not a SigV4 signature for sqs in us-east-1 with the function's key", r.Header.Get("Authorization"))
 	}

@@ -1,33 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
-)
 
-func TestListening(t *testing.T) {
-	requireE2E(t)
-	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if !listening(os.Getpid(), port) {
-		t.Errorf("listening(self, %d) = false with a listener open", port)
-	}
-	if listening(os.Getppid(), port) {
-		t.Errorf("listening(parent, %d) = true for this process's listener", port)
-	}
-	l.Close()
-	if listening(os.Getpid(), port) {
-		t.Errorf("listening(self, %d) = true after the listener closed", port)
-	}
-}
+	"github.com/deepfoundai/jobs-api/internal/testenv"
+)
 
 // TestStartOnTakenPort gives the emulator a port another server holds (here
 // one answering HTTP like another emulator): the start must fail, so that
@@ -48,7 +30,7 @@ func TestStartOnTakenPort(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			ports, err := loopbackPorts(1)
+			ports, err := testenv.LoopbackPorts(1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,10 +38,10 @@ func TestStartOnTakenPort(t *testing.T) {
 			if !c.api {
 				api, runtime = ports[0], taken
 			}
-			f, err := startOn("TakenPortFn", getJobBin, baseEnv("TakenPortFn"), api, runtime)
+			f, err := testenv.StartFunctionOn(context.Background(), config("TakenPortFn", getJobBin, baseEnv("TakenPortFn")), api, runtime)
 			if err == nil {
-				f.stop(t)
-				t.Fatalf("started on a taken port; output:\n%s", f.out.String())
+				_ = f.Stop(t.Logf)
+				t.Fatalf("started on a taken port; output:\n%s", f.Out.String())
 			}
 			if !strings.Contains(err.Error(), "exited at start") {
 				t.Errorf("err = %v, want the emulator to have exited", err)

@@ -478,9 +478,9 @@ func TestInitFailure(t *testing.T) {
 func waitForOutput(t *testing.T, f *function, s string) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
-	for !strings.Contains(f.out.String(), s) {
+	for !strings.Contains(f.Out.String(), s) {
 		if time.Now().After(deadline) {
-			t.Errorf("%s never logged %q", f.name, s)
+			t.Errorf("%s never logged %q", f.Name, s)
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

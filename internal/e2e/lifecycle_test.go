@@ -121,7 +121,7 @@ func (f *function) consume(t *testing.T, batch map[string]any) []string {
 	t.Helper()
 	status, body, _ := f.invokeRaw(t, batch)
 	if status != http.StatusOK {
-		t.Fatalf("invoke %s: emulator answered HTTP %d: %s", f.name, status, body)
+		t.Fatalf("invoke %s: emulator answered HTTP %d: %s", f.Name, status, body)
 	}
 	// A function error (errorMessage, errorType) is no SQSEventResponse:
 	// Lambda would retry the whole batch.
@@ -129,7 +129,7 @@ func (f *function) consume(t *testing.T, batch map[string]any) []string {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		t.Fatalf("invoke %s: not an SQS batch response (%v): %s", f.name, err, body)
+		t.Fatalf("invoke %s: not an SQS batch response (%v): %s", f.Name, err, body)
 	}
 	ids := make([]string, 0, len(r.BatchItemFailures))
 	for _, fail := range r.BatchItemFailures {
@@ -194,7 +194,7 @@ func wantOutcomes(t *testing.T, f *function, receiveCount int, want map[sqsMessa
 // emulator's own lines are not JSON.
 func logRecords(f *function) []map[string]any {
 	var recs []map[string]any
-	for _, line := range strings.Split(f.out.String(), "\n") {
+	for _, line := range strings.Split(f.Out.String(), "\n") {
 		if !strings.HasPrefix(line, "{") {
 			continue
 		}

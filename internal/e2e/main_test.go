@@ -2,26 +2,18 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
-
-// rieTool is the emulator's main package; go.mod pins it with a tool
-// directive, so building it from the module uses that version.
-const rieTool = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
 
 // Paths of what TestMain built, and where the binaries write coverage data.
 var (
@@ -84,18 +76,10 @@ func binaryCoverDir() string {
 	return os.Getenv("GOCOVERDIR")
 }
 
-// buildAll builds the emulator and the functions into dir, concurrently.
-// The functions are built as for Lambda (static, lambda.norpc) but for this
-// host, and with coverage instrumentation of every package in the module.
-// One go build makes all of them: the instrumented packages they share are
-// compiled once, where separate builds running side by side would each
-// compile them. Each binary then goes to dir/<function>/bootstrap.
+// buildAll builds the emulator and the functions into dir: the functions as
+// for Lambda (static, lambda.norpc) but for this host, and with coverage
+// instrumentation of every package in the module.
 func buildAll(dir string) error {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		return err
-	}
-	rieBin = filepath.Join(dir, "aws-lambda-rie")
 	functions := map[string]*string{
 		"getjob":    &getJobBin,
 		"submitjob": &submitJobBin,
@@ -103,62 +87,19 @@ func buildAll(dir string) error {
 		"canceljob": &cancelJobBin,
 		"updatejob": &updateJobBin,
 	}
-	out := filepath.Join(dir, "build") + string(filepath.Separator)
-	fnBuild := []string{"build", "-cover", "-covermode=atomic", "-coverpkg=./...", "-tags", "lambda.norpc", "-trimpath",
-		"-ldflags=-s -w", "-o", out}
+	var pkgs []string
 	for _, name := range slices.Sorted(maps.Keys(functions)) {
-		fnBuild = append(fnBuild, "./cmd/"+name)
-	}
-	builds := [][]string{
-		{"build", "-o", rieBin, rieTool},
-		fnBuild,
+		pkgs = append(pkgs, "./cmd/"+name)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	errs := make([]error, len(builds))
-	var wg sync.WaitGroup
-	for i, args := range builds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = goCmd(ctx, root, args...)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	rie, bins, err := testenv.BuildFunctions(ctx, dir, slices.Concat(testenv.CoverFlags, testenv.LambdaFlags), pkgs...)
+	if err != nil {
 		return err
 	}
+	rieBin = rie
 	for name, bin := range functions {
-		*bin = filepath.Join(dir, name, "bootstrap")
-		if err := os.Mkdir(filepath.Dir(*bin), 0o755); err != nil {
-			return err
-		}
-		if err := os.Rename(filepath.Join(out, name), *bin); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func goCmd(ctx context.Context, dir string, args ...string) error {
-	gobin, err := exec.LookPath("go") // `go test` puts its GOROOT/bin first in PATH
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, gobin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	if testing.Verbose() {
-		pkgs := args[len(args)-1:]
-		if i := slices.Index(args, "-o"); i >= 0 && i+2 < len(args) {
-			pkgs = args[i+2:]
-		}
-		fmt.Fprintf(os.Stderr, "e2e: go build %s (%.1fs)\n", strings.Join(pkgs, " "), time.Since(start).Seconds())
+		*bin = bins[name]
 	}
 	return nil
 }
