@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/localserver"
 	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fastOptions are the server options tests use: repo files, free loopback
 // ports opened up front, a quick and deterministic worker.
@@ -115,7 +96,7 @@ func TestRun(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.LogBuffer
 	done := make(chan error, 1)
 	args := []string{"serve", "-addr", "127.0.0.1:0", "-dashboard-addr", "127.0.0.1:0",
 		"-template", "../../template.yaml", "-existing-api", "../../local/existing-api.yaml", "-params", "../../local/params.json",

@@ -1,7 +1,6 @@
 package apigw_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
 const (
@@ -199,29 +199,11 @@ func strictStore(t *testing.T) *fakeStore {
 	}
 }
 
-// logBuffer is a bytes.Buffer safe for concurrent writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 var t0 = time.Date(2025, 6, 23, 12, 0, 0, 123e6, time.UTC)
 
 // newHandler returns a handler over store and pipeline with the clock at t0,
 // IDs job_h1, job_h2, ... and a captured log.
-func newHandler(t *testing.T, store jobs.Store, pipeline jobs.Pipeline) (*apigw.Handler, *logBuffer) {
+func newHandler(t *testing.T, store jobs.Store, pipeline jobs.Pipeline) (*apigw.Handler, *testenv.LogBuffer) {
 	t.Helper()
 	var mu sync.Mutex
 	n := 0
@@ -235,7 +217,7 @@ func newHandler(t *testing.T, store jobs.Store, pipeline jobs.Pipeline) (*apigw.
 			return fmt.Sprintf("job_h%d", n)
 		},
 	}
-	buf := &logBuffer{}
+	buf := &testenv.LogBuffer{}
 	return apigw.NewHandler(svc, origins, slog.New(slog.NewJSONHandler(buf, nil))), buf
 }
 

@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
 // errUnexpected is what a fake returns from a call the test did not allow.
@@ -120,32 +120,14 @@ func (c *clock) Set(t time.Time) {
 type env struct {
 	svc   *jobs.Service
 	clock *clock
-	log   *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log   *testenv.LogBuffer
 }
 
 // newEnv returns a service over store and pipeline with a clock at t0, IDs
 // "job_t1", "job_t2", ... and a log captured in a buffer.
 func newEnv(t *testing.T, store jobs.Store, pipeline jobs.Pipeline) *env {
 	t.Helper()
-	e := &env{clock: &clock{now: t0}, log: &syncBuffer{}}
+	e := &env{clock: &clock{now: t0}, log: &testenv.LogBuffer{}}
 	var mu sync.Mutex
 	n := 0
 	e.svc = &jobs.Service{

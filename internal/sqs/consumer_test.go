@@ -1,7 +1,6 @@
 package sqs_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -51,26 +50,9 @@ func failed(resp events.SQSEventResponse) []string {
 	return ids
 }
 
-func testLogger() (*slog.Logger, *syncBuffer) {
-	var buf syncBuffer
+func testLogger() (*slog.Logger, *testenv.LogBuffer) {
+	var buf testenv.LogBuffer
 	return slog.New(slog.NewJSONHandler(&buf, nil)), &buf
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestConsumerReportsWhatToRetry(t *testing.T) {
