@@ -3,7 +3,6 @@ package apigw_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
@@ -167,37 +167,16 @@ func submitRequest(t *testing.T, body string, claims map[string]any, extra map[s
 	return event(t, request{method: "POST", resource: "/v1/jobs", path: "/v1/jobs", headers: h, claims: claims, body: body})
 }
 
-// fakeStore is a jobs.Store made of function fields.
-type fakeStore struct {
-	GetFn       func(ctx context.Context, id string) (jobs.Job, error)
-	GetLatestFn func(ctx context.Context, id string) (jobs.Job, error)
-	CreateFn    func(ctx context.Context, j jobs.Job) error
-	UpdateFn    func(ctx context.Context, j jobs.Job) error
-}
+// The fakes of the ports live in internal/mock.
+type (
+	fakeStore    = mock.Store
+	fakePipeline = mock.Pipeline
+)
 
-func (f *fakeStore) Get(ctx context.Context, id string) (jobs.Job, error) { return f.GetFn(ctx, id) }
-func (f *fakeStore) GetLatest(ctx context.Context, id string) (jobs.Job, error) {
-	return f.GetLatestFn(ctx, id)
-}
-func (f *fakeStore) Create(ctx context.Context, j jobs.Job) error { return f.CreateFn(ctx, j) }
-func (f *fakeStore) Update(ctx context.Context, j jobs.Job) error { return f.UpdateFn(ctx, j) }
-
-var errUnexpected = errors.New("unexpected call")
-
-// strictStore fails the test on any call; tests replace fields they allow.
-func strictStore(t *testing.T) *fakeStore {
-	t.Helper()
-	fail := func(op string) {
-		t.Helper()
-		t.Errorf("unexpected Store.%s call", op)
-	}
-	return &fakeStore{
-		GetFn:       func(context.Context, string) (jobs.Job, error) { fail("Get"); return jobs.Job{}, errUnexpected },
-		GetLatestFn: func(context.Context, string) (jobs.Job, error) { fail("GetLatest"); return jobs.Job{}, errUnexpected },
-		CreateFn:    func(context.Context, jobs.Job) error { fail("Create"); return errUnexpected },
-		UpdateFn:    func(context.Context, jobs.Job) error { fail("Update"); return errUnexpected },
-	}
-}
+var (
+	errUnexpected = mock.ErrUnexpected
+	strictStore   = mock.StrictStore
+)
 
 var t0 = time.Date(2025, 6, 23, 12, 0, 0, 123e6, time.UTC)
 
@@ -302,13 +281,6 @@ func wantStandardHeaders(t *testing.T, resp events.APIGatewayProxyResponse) {
 		}
 	}
 }
-
-// fakePipeline is a jobs.Pipeline made of a function field.
-type fakePipeline struct {
-	EnqueueFn func(ctx context.Context, j jobs.Job) error
-}
-
-func (p *fakePipeline) Enqueue(ctx context.Context, j jobs.Job) error { return p.EnqueueFn(ctx, j) }
 
 // newMemory returns an in-memory store and pipeline.
 func newMemory() (*inmem.Store, *inmem.Pipeline) { return inmem.NewStore(), &inmem.Pipeline{} }

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -11,89 +10,22 @@ import (
 	"time"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
 
-// errUnexpected is what a fake returns from a call the test did not allow.
-var errUnexpected = errors.New("unexpected call")
+// The fakes of the ports live in internal/mock; these names keep the tests short.
+type (
+	fakeStore    = mock.Store
+	fakePipeline = mock.Pipeline
+)
 
-// fakeStore is a jobs.Store made of function fields.
-type fakeStore struct {
-	GetFn       func(ctx context.Context, id string) (jobs.Job, error)
-	GetLatestFn func(ctx context.Context, id string) (jobs.Job, error)
-	CreateFn    func(ctx context.Context, j jobs.Job) error
-	UpdateFn    func(ctx context.Context, j jobs.Job) error
-}
-
-func (f *fakeStore) Get(ctx context.Context, id string) (jobs.Job, error) { return f.GetFn(ctx, id) }
-func (f *fakeStore) GetLatest(ctx context.Context, id string) (jobs.Job, error) {
-	return f.GetLatestFn(ctx, id)
-}
-func (f *fakeStore) Create(ctx context.Context, j jobs.Job) error { return f.CreateFn(ctx, j) }
-func (f *fakeStore) Update(ctx context.Context, j jobs.Job) error { return f.UpdateFn(ctx, j) }
-
-// strictStore returns a store every method of which fails the test; tests
-// replace the fields they expect to be called.
-func strictStore(t *testing.T) *fakeStore {
-	t.Helper()
-	return &fakeStore{
-		GetFn: func(_ context.Context, id string) (jobs.Job, error) {
-			t.Errorf("unexpected Store.Get(%q)", id)
-			return jobs.Job{}, errUnexpected
-		},
-		GetLatestFn: func(_ context.Context, id string) (jobs.Job, error) {
-			t.Errorf("unexpected Store.GetLatest(%q)", id)
-			return jobs.Job{}, errUnexpected
-		},
-		CreateFn: func(_ context.Context, j jobs.Job) error {
-			t.Errorf("unexpected Store.Create(%q)", j.ID)
-			return errUnexpected
-		},
-		UpdateFn: func(_ context.Context, j jobs.Job) error {
-			t.Errorf("unexpected Store.Update(%q)", j.ID)
-			return errUnexpected
-		},
-	}
-}
-
-// backedStore returns a store that delegates every method to base.
-func backedStore(base jobs.Store) *fakeStore {
-	return &fakeStore{GetFn: base.Get, GetLatestFn: base.GetLatest, CreateFn: base.Create, UpdateFn: base.Update}
-}
-
-// fakePipeline is a jobs.Pipeline made of a function field, recording each
-// job it is given.
-type fakePipeline struct {
-	EnqueueFn func(ctx context.Context, j jobs.Job) error
-
-	mu    sync.Mutex
-	calls []jobs.Job
-}
-
-func (p *fakePipeline) Enqueue(ctx context.Context, j jobs.Job) error {
-	p.mu.Lock()
-	p.calls = append(p.calls, j)
-	p.mu.Unlock()
-	if p.EnqueueFn == nil {
-		return nil
-	}
-	return p.EnqueueFn(ctx, j)
-}
-
-func (p *fakePipeline) Calls() []jobs.Job {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]jobs.Job(nil), p.calls...)
-}
-
-// strictPipeline fails the test if anything is enqueued.
-func strictPipeline(t *testing.T) *fakePipeline {
-	t.Helper()
-	return &fakePipeline{EnqueueFn: func(_ context.Context, j jobs.Job) error {
-		t.Errorf("unexpected Pipeline.Enqueue(%q)", j.ID)
-		return errUnexpected
-	}}
-}
+var (
+	errUnexpected  = mock.ErrUnexpected
+	strictStore    = mock.StrictStore
+	backedStore    = mock.BackedStore
+	strictPipeline = mock.StrictPipeline
+)
 
 // t0 is the fixed creation instant of test jobs.
 var t0 = time.Date(2025, 6, 23, 12, 0, 0, 0, time.UTC)

@@ -1,0 +1,110 @@
+// Package mock holds fakes of the domain's ports made of function fields,
+// for unit tests that need to script a store or pipeline call by call or
+// inject a fault. Real behaviour lives in internal/inmem.
+package mock
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+)
+
+// ErrUnexpected is what a strict fake returns from a call the test did not
+// allow.
+var ErrUnexpected = errors.New("unexpected call")
+
+// Store is a jobs.Store whose methods call the matching fields.
+type Store struct {
+	GetFn       func(ctx context.Context, id string) (jobs.Job, error)
+	GetLatestFn func(ctx context.Context, id string) (jobs.Job, error)
+	CreateFn    func(ctx context.Context, j jobs.Job) error
+	UpdateFn    func(ctx context.Context, j jobs.Job) error
+}
+
+var _ jobs.Store = (*Store)(nil)
+
+// Get calls GetFn.
+func (s *Store) Get(ctx context.Context, id string) (jobs.Job, error) { return s.GetFn(ctx, id) }
+
+// GetLatest calls GetLatestFn.
+func (s *Store) GetLatest(ctx context.Context, id string) (jobs.Job, error) {
+	return s.GetLatestFn(ctx, id)
+}
+
+// Create calls CreateFn.
+func (s *Store) Create(ctx context.Context, j jobs.Job) error { return s.CreateFn(ctx, j) }
+
+// Update calls UpdateFn.
+func (s *Store) Update(ctx context.Context, j jobs.Job) error { return s.UpdateFn(ctx, j) }
+
+// StrictStore returns a Store every method of which fails the test; tests
+// replace the fields they expect to be called.
+func StrictStore(t testing.TB) *Store {
+	t.Helper()
+	return &Store{
+		GetFn: func(_ context.Context, id string) (jobs.Job, error) {
+			t.Errorf("unexpected Store.Get(%q)", id)
+			return jobs.Job{}, ErrUnexpected
+		},
+		GetLatestFn: func(_ context.Context, id string) (jobs.Job, error) {
+			t.Errorf("unexpected Store.GetLatest(%q)", id)
+			return jobs.Job{}, ErrUnexpected
+		},
+		CreateFn: func(_ context.Context, j jobs.Job) error {
+			t.Errorf("unexpected Store.Create(%q)", j.ID)
+			return ErrUnexpected
+		},
+		UpdateFn: func(_ context.Context, j jobs.Job) error {
+			t.Errorf("unexpected Store.Update(%q)", j.ID)
+			return ErrUnexpected
+		},
+	}
+}
+
+// BackedStore returns a Store that delegates every method to base; tests
+// replace the fields they want to fault.
+func BackedStore(base jobs.Store) *Store {
+	return &Store{GetFn: base.Get, GetLatestFn: base.GetLatest, CreateFn: base.Create, UpdateFn: base.Update}
+}
+
+// Pipeline is a jobs.Pipeline that records every job it is given and then
+// calls EnqueueFn (nil: accept).
+type Pipeline struct {
+	EnqueueFn func(ctx context.Context, j jobs.Job) error
+
+	mu    sync.Mutex
+	calls []jobs.Job
+}
+
+var _ jobs.Pipeline = (*Pipeline)(nil)
+
+// Enqueue records j and calls EnqueueFn.
+func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
+	p.mu.Lock()
+	p.calls = append(p.calls, j)
+	p.mu.Unlock()
+	if p.EnqueueFn == nil {
+		return nil
+	}
+	return p.EnqueueFn(ctx, j)
+}
+
+// Calls returns the jobs Enqueue was given, in order.
+func (p *Pipeline) Calls() []jobs.Job {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]jobs.Job(nil), p.calls...)
+}
+
+// StrictPipeline returns a Pipeline that fails the test if anything is
+// enqueued.
+func StrictPipeline(t testing.TB) *Pipeline {
+	t.Helper()
+	return &Pipeline{EnqueueFn: func(_ context.Context, j jobs.Job) error {
+		t.Errorf("unexpected Pipeline.Enqueue(%q)", j.ID)
+		return ErrUnexpected
+	}}
+}
