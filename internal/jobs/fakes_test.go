@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
 	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/internal/testenv"
 )
@@ -30,28 +31,10 @@ var (
 // t0 is the fixed creation instant of test jobs.
 var t0 = time.Date(2025, 6, 23, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
 // env is a Service under test with its collaborators.
 type env struct {
 	svc   *jobs.Service
-	clock *clock
+	clock *jobstest.Clock
 	log   *testenv.LogBuffer
 }
 
@@ -59,7 +42,7 @@ type env struct {
 // "job_t1", "job_t2", ... and a log captured in a buffer.
 func newEnv(t *testing.T, store jobs.Store, pipeline jobs.Pipeline) *env {
 	t.Helper()
-	e := &env{clock: &clock{now: t0}, log: &testenv.LogBuffer{}}
+	e := &env{clock: jobstest.NewClock(t0), log: &testenv.LogBuffer{}}
 	var mu sync.Mutex
 	n := 0
 	e.svc = &jobs.Service{

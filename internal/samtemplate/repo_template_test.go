@@ -12,9 +12,11 @@ package samtemplate_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -481,7 +483,7 @@ func checkNoRestAPI(t *samtemplate.Template) error {
 			continue
 		}
 		events, _ := props["Events"].(map[string]any)
-		for _, name := range sortedKeys(events) {
+		for _, name := range slices.Sorted(maps.Keys(events)) {
 			e, _ := events[name].(map[string]any)
 			if typ := e["Type"]; typ == "Api" || typ == "HttpApi" {
 				errs = append(errs, fmt.Errorf("%s event %s is of type %v: SAM would create an implicit API", id, name, typ))
@@ -510,7 +512,7 @@ func checkFunctionConfig(t *samtemplate.Template) error {
 			"MemorySize":    float64(256),
 			"Handler":       "bootstrap",
 		}
-		for _, k := range sortedKeys(want) {
+		for _, k := range slices.Sorted(maps.Keys(want)) {
 			if got := props[k]; !reflect.DeepEqual(got, want[k]) {
 				errs = append(errs, fmt.Errorf("%s %s = %s, want %s", id, k, samtemplate.Render(got), samtemplate.Render(want[k])))
 			}
@@ -567,7 +569,7 @@ func checkFunctionIAM(t *samtemplate.Template) error {
 			continue
 		}
 		events, _ := props["Events"].(map[string]any)
-		for _, name := range sortedKeys(events) {
+		for _, name := range slices.Sorted(maps.Keys(events)) {
 			e, _ := events[name].(map[string]any)
 			if typ, _ := e["Type"].(string); contains(pollingEventTypes, typ) {
 				errs = append(errs, fmt.Errorf("%s event %s is of type %s: SAM would attach a policy to its role beyond wantGrants; use an AWS::Lambda::EventSourceMapping", id, name, typ))
@@ -666,7 +668,7 @@ func checkAPIMethods(t *samtemplate.Template) error {
 			}
 		}
 	}
-	for _, id := range sortedKeys(wantMethods) {
+	for _, id := range slices.Sorted(maps.Keys(wantMethods)) {
 		if _, ok := t.Resources[id]; !ok && wantMethods[id].condition == "" {
 			bad("%s is missing", id)
 		}
@@ -704,7 +706,7 @@ func checkOptionsMethods(t *samtemplate.Template) error {
 			bad("resource %s has methods %v but no OPTIONS method for CORS preflight", rid, verbs[res])
 		}
 	}
-	for _, res := range sortedKeys(options) {
+	for _, res := range slices.Sorted(maps.Keys(options)) {
 		id := options[res]
 		p := t.Resources[id].Properties
 		if p["AuthorizationType"] != "NONE" || p["AuthorizerId"] != nil || p["ApiKeyRequired"] == true {
@@ -825,14 +827,14 @@ func checkInvokePermissions(t *samtemplate.Template) error {
 		case p["Principal"] != "apigateway.amazonaws.com" || p["Action"] != "lambda:InvokeFunction":
 			errs = append(errs, fmt.Errorf("%s: Principal/Action = %v/%v, want apigateway.amazonaws.com/lambda:InvokeFunction", id, p["Principal"], p["Action"]))
 		case name != "Fn::Sub" || allowed[arn] == "":
-			errs = append(errs, fmt.Errorf("%s SourceArn = %s: not one method's ARN (want one of %v)", id, samtemplate.Render(p["SourceArn"]), sortedKeys(allowed)))
+			errs = append(errs, fmt.Errorf("%s SourceArn = %s: not one method's ARN (want one of %v)", id, samtemplate.Render(p["SourceArn"]), slices.Sorted(maps.Keys(allowed))))
 		case fn != "!Ref "+allowed[arn]:
 			errs = append(errs, fmt.Errorf("%s FunctionName = %s, want !Ref %s for %s", id, fn, allowed[arn], arn))
 		default:
 			found[arn] = true
 		}
 	}
-	for _, arn := range sortedKeys(allowed) {
+	for _, arn := range slices.Sorted(maps.Keys(allowed)) {
 		if !found[arn] {
 			errs = append(errs, fmt.Errorf("no permission lets API Gateway invoke %s from %s", allowed[arn], arn))
 		}
@@ -988,15 +990,6 @@ func tableShape(p map[string]any) table {
 func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func contains(list []string, s string) bool {
