@@ -38,7 +38,7 @@ RUN_FLAGS ?=
 
 .PHONY: run
 run: ## run the whole API locally (API :3000, dashboard :3001; only Go needed; Ctrl-C stops)
-	$(GO) build -o bin/jobsapi-local ./cmd/jobsapi-local
+	$(GO) build -o bin/jobsapi-local ./dev/jobsapi-local
 	exec ./bin/jobsapi-local $(RUN_FLAGS)
 
 .PHONY: build
@@ -73,15 +73,15 @@ STAGE ?= prod
 
 .PHONY: deploy deploy-check redeploy-stage
 deploy-check: ## create and check the change set for STAGE=prod (template tests, sam build, sam deploy --no-execute-changeset, deploycheck); executes nothing
-	$(GO) test -count=1 ./internal/samtemplate/
-	DEPLOY_DRY_RUN=1 STAGE=$(STAGE) scripts/deploy.sh
+	$(GO) test -count=1 ./deploy/samtemplate/
+	DEPLOY_DRY_RUN=1 STAGE=$(STAGE) deploy/scripts/deploy.sh
 
 deploy: ## deploy STAGE=prod: template tests, sam build, change set, deploycheck, execute, redeploy the API stage
-	$(GO) test -count=1 ./internal/samtemplate/
-	STAGE=$(STAGE) scripts/deploy.sh
+	$(GO) test -count=1 ./deploy/samtemplate/
+	STAGE=$(STAGE) deploy/scripts/deploy.sh
 
 redeploy-stage: ## create a new deployment of the API stage (CloudFormation never does)
-	scripts/redeploy-stage.sh
+	deploy/scripts/redeploy-stage.sh
 
 .PHONY: bench
 bench: deps ## run the benchmarks, measure the Lambda binaries, a short load run (results: BENCHMARKS.md)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/deepfoundai/jobs-api/internal/testenv"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 // function is one bootstrap running under its own emulator, in its own

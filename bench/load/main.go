@@ -2,7 +2,7 @@
 // loopback only, with vegeta's library, and exits non-zero on any answer
 // but 200 or 304 (or any transport error).
 //
-// It starts the local stack (internal/localserver: the API Gateway
+// It starts the local stack (dev/localserver: the API Gateway
 // emulation from template.yaml, dev Cognito, the embedded DynamoDB engine,
 // the simulated pipeline moving jobs along), submits -jobs jobs for -users
 // users through the API, then runs two phases against GET /v1/jobs/{id}:
@@ -43,8 +43,8 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/deepfoundai/jobs-api/internal/devauth"
-	"github.com/deepfoundai/jobs-api/internal/localserver"
+	"github.com/deepfoundai/jobs-api/dev/devauth"
+	"github.com/deepfoundai/jobs-api/dev/localserver"
 )
 
 type config struct {
@@ -85,8 +85,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "per-request timeout (a timeout is an error)")
 	fs.BoolVar(&c.worker, "worker", true, "run the simulated pipeline (jobs change while polled: 200s and 304s)")
 	fs.StringVar(&c.template, "template", "template.yaml", "the SAM template (run from the repository root)")
-	fs.StringVar(&c.existing, "existing-api", "local/existing-api.yaml", "stand-ins for the existing REST API's methods")
-	fs.StringVar(&c.params, "params", "local/params.json", "the local deployment parameters")
+	fs.StringVar(&c.existing, "existing-api", "dev/existing-api.yaml", "stand-ins for the existing REST API's methods")
+	fs.StringVar(&c.params, "params", "dev/params.json", "the local deployment parameters")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

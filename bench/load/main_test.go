@@ -12,7 +12,7 @@ func TestRun(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
 	args := []string{"-duration", "1s", "-workers", "4", "-burst", "20", "-jobs", "8", "-users", "2",
-		"-template", "../../template.yaml", "-existing-api", "../../local/existing-api.yaml", "-params", "../../local/params.json"}
+		"-template", "../../template.yaml", "-existing-api", "../../dev/existing-api.yaml", "-params", "../../dev/params.json"}
 	if err := run(context.Background(), args, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}

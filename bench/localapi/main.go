@@ -31,9 +31,9 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/deepfoundai/jobs-api/internal/devauth"
+	"github.com/deepfoundai/jobs-api/dev/devauth"
+	"github.com/deepfoundai/jobs-api/dev/localserver"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
-	"github.com/deepfoundai/jobs-api/internal/localserver"
 )
 
 func main() {
@@ -51,8 +51,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	warm := fs.Int("warmup", 500, "unmeasured rounds first")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured loop to this file")
 	template := fs.String("template", "template.yaml", "the SAM template (run from the repository root)")
-	existing := fs.String("existing-api", "local/existing-api.yaml", "stand-ins for the existing REST API's methods")
-	params := fs.String("params", "local/params.json", "the local deployment parameters")
+	existing := fs.String("existing-api", "dev/existing-api.yaml", "stand-ins for the existing REST API's methods")
+	params := fs.String("params", "dev/params.json", "the local deployment parameters")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

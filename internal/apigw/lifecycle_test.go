@@ -10,7 +10,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
 )
 
 func TestNotModified(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
-	"github.com/deepfoundai/jobs-api/internal/testenv"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 // faulty wraps the real client and lets a test rewrite BatchGetItem and

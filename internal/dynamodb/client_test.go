@@ -9,7 +9,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
-	"github.com/deepfoundai/jobs-api/internal/testenv"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 var awsVars = []string{

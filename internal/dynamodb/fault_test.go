@@ -35,7 +35,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/testenv"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 // ftClient builds the client the functions build, from the environment a

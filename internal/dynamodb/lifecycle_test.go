@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
-	"github.com/deepfoundai/jobs-api/internal/testenv"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 // TestLifecycle races pipeline events, cancels and idempotent submits

@@ -6,8 +6,8 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
-	"github.com/deepfoundai/jobs-api/internal/testenv"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.RunWithDynamoDB(m)) }

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/deepfoundai/jobs-api/internal/inmem"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
 )
 
 func TestIndexContract(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
 )
 
 func TestStoreContract(t *testing.T) {

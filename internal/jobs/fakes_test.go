@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
 	"github.com/deepfoundai/jobs-api/internal/mock"
-	"github.com/deepfoundai/jobs-api/internal/testenv"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 // The fakes of the ports live in internal/mock; these names keep the tests short.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/jobs/jobstest"
+	"github.com/deepfoundai/jobs-api/test/jobstest"
 )
 
 // stingyIndex wraps an index and hands out as little as the Index contract

@@ -1,0 +1,133 @@
+package changeset
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK        = 0 // check: safe to execute; arn: ARN printed
+	ExitBlocked   = 1 // check: at least one finding
+	ExitError     = 2 // bad usage or unreadable input
+	ExitNoChanges = 3 // arn: sam deploy created no change set
+)
+
+const usage = `usage:
+  deploycheck check [-stack NAME] [-allow LOGICAL_ID,...] [FILE]
+      Reads 'aws cloudformation describe-change-set --output json' (FILE, or stdin
+      when FILE is absent or -), prints the changes, and exits 1 listing why when
+      the change set removes a resource, replaces a stateful one, touches a REST
+      API, belongs to another stack or is not executable.
+  deploycheck arn [FILE]
+      Prints the change set ARN from 'sam deploy --no-execute-changeset' output;
+      exits 3 when SAM reported no changes to deploy.
+`
+
+// Main runs the deploycheck command with args (without the program name)
+// and returns its exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitError
+	}
+	switch args[0] {
+	case "check":
+		return runCheck(args[1:], stdin, stdout, stderr)
+	case "arn":
+		return runARN(args[1:], stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	default:
+		fmt.Fprintf(stderr, "deploycheck: unknown command %q\n%s", args[0], usage)
+		return ExitError
+	}
+}
+
+func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("deploycheck check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	p := DefaultPolicy()
+	fs.StringVar(&p.Stack, "stack", p.Stack, "stack the change set must belong to (empty: any)")
+	allow := fs.String("allow", "", "comma-separated logical IDs whose removal or replacement is accepted")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	p.Allow = map[string]bool{}
+	for _, id := range strings.Split(*allow, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			p.Allow[id] = true
+		}
+	}
+	in, closeIn, err := input(fs.Args(), stdin)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	defer closeIn()
+	cs, err := Decode(in)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	Summary(stdout, cs)
+	findings := Check(cs, p)
+	if len(findings) == 0 {
+		fmt.Fprintln(stdout, "deploycheck: OK - no removal, no stateful replacement, no REST API change")
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "deploycheck: BLOCKED - %d reason(s) not to execute %s:\n", len(findings), cs.ChangeSetID)
+	for _, f := range findings {
+		fmt.Fprintln(stderr, "  - "+f.String())
+	}
+	return ExitBlocked
+}
+
+func runARN(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 1 {
+		fmt.Fprint(stderr, usage)
+		return ExitError
+	}
+	in, closeIn, err := input(args, stdin)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	defer closeIn()
+	b, err := io.ReadAll(in)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	arn, err := ChangeSetARN(string(b))
+	switch {
+	case errors.Is(err, ErrNoChanges):
+		fmt.Fprintln(stderr, err)
+		return ExitNoChanges
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return ExitError
+	}
+	fmt.Fprintln(stdout, arn)
+	return ExitOK
+}
+
+func input(args []string, stdin io.Reader) (io.Reader, func(), error) {
+	switch {
+	case len(args) == 0 || len(args) == 1 && args[0] == "-":
+		return stdin, func() {}, nil
+	case len(args) == 1:
+		f, err := os.Open(args[0])
+		if err != nil {
+			return nil, nil, fmt.Errorf("deploycheck: %w", err)
+		}
+		return f, func() { f.Close() }, nil
+	default:
+		return nil, nil, fmt.Errorf("deploycheck: want at most one input file, got %d", len(args))
+	}
+}

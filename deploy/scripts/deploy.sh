@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Deploys template.yaml to the jobs-api stack safely (docs/deploy.md):
+#   1. sam build
+#   2. sam deploy --config-env $STAGE --no-execute-changeset: creates a change set, changes nothing
+#   3. deploycheck: refuses a change set that removes a resource, replaces a stateful one
+#      (table, log group, Cognito, REST API, stage) or touches a REST API
+#   4. execute the change set and wait for the stack
+#   5. deploy/scripts/redeploy-stage.sh: CloudFormation never redeploys a REST API stage itself
+#
+# Environment:
+#   STAGE           samconfig.toml environment and API stage (default prod)
+#   DEPLOY_DRY_RUN  1: stop after the check; the change set is left for review (make deploy-check)
+#   DEPLOY_ALLOW    comma-separated logical IDs whose removal/replacement was reviewed and is accepted
+#   SAMCONFIG       SAM CLI config file, relative to the repository root (default samconfig.toml)
+#   STACK_NAME, AWS_REGION  override the config's stack_name and region
+#   DEPLOYCHECK     path of a built deploycheck binary (default: built from ./deploy/deploycheck)
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+STAGE="${STAGE:-prod}"
+CONFIG="${SAMCONFIG:-samconfig.toml}"
+# Absolute, because SAM CLI resolves a relative --config-file against the template's directory.
+[[ "$CONFIG" == /* ]] || CONFIG="$PWD/$CONFIG"
+
+# samconfig_value KEY: KEY's string value in [$STAGE.deploy.parameters] of $CONFIG.
+samconfig_value() {
+  awk -v section="[${STAGE}.deploy.parameters]" -v key="$1" '
+    /^\[/ { in_section = ($0 == section); next }
+    in_section && $1 == key && $2 == "=" {
+      v = $0; sub(/^[^=]*=[ \t]*"/, "", v); sub(/".*$/, "", v); print v; exit
+    }' "$CONFIG"
+}
+
+STACK_NAME="${STACK_NAME:-$(samconfig_value stack_name)}"
+AWS_REGION="${AWS_REGION:-$(samconfig_value region)}"
+if [[ -z "$STACK_NAME" || -z "$AWS_REGION" ]]; then
+  echo "deploy: no stack_name/region for [${STAGE}.deploy.parameters] in $CONFIG" >&2
+  exit 2
+fi
+export AWS_REGION STACK_NAME
+if awk '!/^[[:space:]]*#/ && /PLACEHOLDER/ { found = 1 } END { exit !found }' "$CONFIG"; then
+  echo "deploy: $CONFIG still has PLACEHOLDER values; fill them in first (docs/deploy.md)" >&2
+  exit 2
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+if [[ -z "${DEPLOYCHECK:-}" ]]; then
+  DEPLOYCHECK="$work/deploycheck"
+  go build -o "$DEPLOYCHECK" ./deploy/deploycheck
+fi
+
+echo "==> sam build"
+sam build
+
+echo "==> sam deploy --config-env $STAGE --no-execute-changeset (stack $STACK_NAME, $AWS_REGION)"
+sam deploy --config-file "$CONFIG" --config-env "$STAGE" --no-execute-changeset --no-confirm-changeset --no-fail-on-empty-changeset \
+  2>&1 | tee "$work/sam-deploy.log"
+
+rc=0
+changeset="$("$DEPLOYCHECK" arn "$work/sam-deploy.log")" || rc=$?
+if [[ $rc -eq 3 ]]; then
+  echo "==> no changes to deploy; stack $STACK_NAME is up to date (stage not redeployed: run deploy/scripts/redeploy-stage.sh if needed)"
+  exit 0
+elif [[ $rc -ne 0 ]]; then
+  echo "deploy: could not find the change set sam deploy created (see the output above)" >&2
+  exit 1
+fi
+
+echo "==> checking $changeset"
+aws cloudformation describe-change-set --change-set-name "$changeset" --region "$AWS_REGION" --output json \
+  >"$work/changeset.json"
+allow=()
+if [[ -n "${DEPLOY_ALLOW:-}" ]]; then
+  allow=(-allow "$DEPLOY_ALLOW")
+fi
+if ! "$DEPLOYCHECK" check -stack "$STACK_NAME" "${allow[@]}" "$work/changeset.json"; then
+  cat >&2 <<MSG
+deploy: NOT executed. The change set is left for review:
+  aws cloudformation describe-change-set --change-set-name $changeset --region $AWS_REGION
+and can be deleted with:
+  aws cloudformation delete-change-set --change-set-name $changeset --region $AWS_REGION
+MSG
+  exit 1
+fi
+
+if [[ "${DEPLOY_DRY_RUN:-}" == 1 ]]; then
+  echo "==> dry run: change set $changeset passed the checks and was NOT executed"
+  exit 0
+fi
+
+status="$(aws cloudformation describe-stacks --stack-name "$STACK_NAME" --region "$AWS_REGION" \
+  --query 'Stacks[0].StackStatus' --output text)"
+waiter=stack-update-complete
+if [[ "$status" == REVIEW_IN_PROGRESS ]]; then
+  waiter=stack-create-complete
+fi
+
+echo "==> executing $changeset"
+aws cloudformation execute-change-set --change-set-name "$changeset" --region "$AWS_REGION"
+if ! aws cloudformation wait "$waiter" --stack-name "$STACK_NAME" --region "$AWS_REGION"; then
+  cat >&2 <<MSG
+deploy: stack $STACK_NAME did not reach ${waiter#stack-} (CloudFormation rolls a failed update back by itself).
+  aws cloudformation describe-stack-events --stack-name $STACK_NAME --region $AWS_REGION --max-items 30
+The API stage was not redeployed.
+MSG
+  exit 1
+fi
+
+echo "==> redeploying the API stage"
+deploy/scripts/redeploy-stage.sh

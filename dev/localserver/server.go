@@ -1,0 +1,388 @@
+// Package localserver is the local Jobs API that `make run`
+// (dev/jobsapi-local) serves: the API Gateway REST API emulated from
+// template.yaml with the functions' handlers in-process, a dev Cognito user
+// pool, DynamoDB (an embedded engine or another endpoint), the simulated
+// video pipeline and the dashboard. Tests and bench/ start it in-process.
+package localserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
+	"github.com/deepfoundai/jobs-api/dev/devauth"
+	"github.com/deepfoundai/jobs-api/dev/embeddeddb"
+	"github.com/deepfoundai/jobs-api/dev/localapi"
+	"github.com/deepfoundai/jobs-api/dev/web"
+	"github.com/deepfoundai/jobs-api/dev/worker"
+	"github.com/deepfoundai/jobs-api/internal/apigw"
+	"github.com/deepfoundai/jobs-api/internal/dynamodb"
+	"github.com/deepfoundai/jobs-api/internal/inmem"
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+)
+
+// Options configure the local server (dev/jobsapi-local sets them from flags).
+type Options struct {
+	Addr          string // API listen address (loopback only)
+	DashboardAddr string // dashboard listen address (loopback only; "" for none)
+	Template      string // template.yaml
+	Existing      string // stand-ins for the existing REST API's methods ("" for none)
+	Params        string // local deployment parameters
+	// AllowedOrigins overrides the AllowedOrigins parameter when set.
+	AllowedOrigins string
+	// DynamoDBEndpoint is another DynamoDB-compatible endpoint to use
+	// instead of the embedded engine.
+	DynamoDBEndpoint string
+	Worker           bool
+	Steps            int
+	QueueDelay       time.Duration
+	StepDelay        time.Duration
+	FailureRate      float64
+	ArrayClaims      string
+	Log              *slog.Logger
+	// Rand drives the worker's failures (tests make it deterministic).
+	Rand func() float64
+
+	// APIListener and DashboardListener, when set, are used instead of Addr
+	// and DashboardAddr (tests open them first to know the origins).
+	APIListener, DashboardListener net.Listener
+}
+
+// ClientID is the dev user pool's app client id (the aud of its ID tokens).
+const ClientID = "localdevclient"
+
+// Server is a running local Jobs API.
+type Server struct {
+	APIURL       string
+	DashboardURL string
+	Issuer       string
+	Table        string
+	Dynamo       string // what backs the store, for the banner
+	Pool         *devauth.Pool
+	Gateway      *localapi.Gateway
+	Service      *jobs.Service
+	Origins      apigw.CORS
+	// DynamoDB is the store's SDK client (benchmarks compare raw calls).
+	DynamoDB *ddb.Client
+
+	log        *slog.Logger
+	servers    []*http.Server
+	engine     *embeddeddb.Server
+	stopWorker context.CancelFunc
+	workerDone chan struct{}
+	serveErrs  chan error
+	closeOnce  sync.Once
+}
+
+// Start builds everything, listens, and serves until Close. The listeners
+// are loopback only.
+func Start(ctx context.Context, o Options) (_ *Server, err error) {
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{log: log, serveErrs: make(chan error, 2), workerDone: make(chan struct{})}
+	var listeners []net.Listener
+	defer func() {
+		if err != nil {
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			if s.engine != nil {
+				_ = s.engine.Close(context.Background())
+			}
+		}
+	}()
+
+	tpl, err := samtemplate.Load(o.Template)
+	if err != nil {
+		return nil, err
+	}
+	var existing *samtemplate.Template
+	if o.Existing != "" {
+		if existing, err = samtemplate.Load(o.Existing); err != nil {
+			return nil, err
+		}
+	}
+	params, err := localapi.LoadParams(o.Params)
+	if err != nil {
+		return nil, err
+	}
+	if params.Parameters == nil {
+		params.Parameters = map[string]string{}
+	}
+	if o.AllowedOrigins != "" {
+		params.Parameters["AllowedOrigins"] = o.AllowedOrigins
+	}
+	resolver, err := samtemplate.NewResolver(tpl, params.ResolveOptions())
+	if err != nil {
+		return nil, err
+	}
+	origins, _ := resolver.Parameter("AllowedOrigins")
+	s.Origins = apigw.NewCORS(origins)
+
+	apiLn := o.APIListener
+	if apiLn == nil {
+		if apiLn, err = listenLoopback(o.Addr); err != nil {
+			return nil, err
+		}
+	}
+	listeners = append(listeners, apiLn)
+	s.APIURL = "http://" + apiLn.Addr().String()
+	dashLn := o.DashboardListener
+	if dashLn == nil && o.DashboardAddr != "" {
+		if dashLn, err = listenLoopback(o.DashboardAddr); err != nil {
+			return nil, err
+		}
+	}
+	if dashLn != nil {
+		listeners = append(listeners, dashLn)
+		s.DashboardURL = "http://" + dashLn.Addr().String()
+		if !s.Origins.Allowed(s.DashboardURL) {
+			log.Warn("the dashboard's origin is not in AllowedOrigins: its API calls will be blocked by CORS", "origin", s.DashboardURL, "allowed", origins)
+		}
+	}
+
+	// Dev Cognito: one pool per user pool ARN the template's parameters name.
+	poolARN, _ := resolver.Parameter("CognitoUserPoolArn")
+	poolID := poolARN[strings.LastIndex(poolARN, "/")+1:]
+	s.Issuer = s.APIURL + "/" + poolID
+	if s.Pool, err = devauth.NewPool(devauth.PoolConfig{Issuer: s.Issuer, ClientID: ClientID}); err != nil {
+		return nil, err
+	}
+	verifier := devauth.NewVerifier(nil)
+	if err := verifier.TrustPool(poolARN, s.Pool); err != nil {
+		return nil, err
+	}
+	for _, arns := range params.ExistingAuthorizers {
+		for _, arn := range arns {
+			if err := verifier.TrustPool(arn, s.Pool); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	// DynamoDB: the production adapter on the embedded engine, or on the
+	// endpoint given.
+	client, err := s.dynamoClient(o.DynamoDBEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	tableIn, err := embeddeddb.TableInput(tpl, resolver, "JobsTable")
+	if err != nil {
+		return nil, err
+	}
+	s.Table = aws.ToString(tableIn.TableName)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	created, err := embeddeddb.EnsureTable(tctx, client, tableIn, s.engine == nil)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("jobs table on %s: %w", s.Dynamo, err)
+	}
+	log.Info("jobs table ready", "table", s.Table, "created", created, "dynamodb", s.Dynamo)
+	s.DynamoDB = client
+	store := dynamodb.New(client, s.Table)
+
+	pipeline := &inmem.Pipeline{}
+	if o.Worker {
+		pipeline.C = make(chan jobs.Job, 1024)
+	}
+	s.Service = &jobs.Service{Store: store, Pipeline: pipeline, Log: log}
+	if days, ok := resolver.Parameter("JobRetentionDays"); ok {
+		var d int
+		if _, err := fmt.Sscan(days, &d); err == nil && d > 0 {
+			s.Service.Retention = time.Duration(d) * 24 * time.Hour
+		}
+	}
+
+	handler := apigw.NewHandler(s.Service, origins, log)
+	if s.Gateway, err = localapi.New(localapi.Config{
+		Template: tpl, Existing: existing, Params: params, Functions: functions(handler),
+		Verifier: verifier, ArrayClaims: localapi.ArrayClaimFormat(o.ArrayClaims), Log: log,
+	}); err != nil {
+		return nil, err
+	}
+
+	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWorker = stopWorker
+	if o.Worker {
+		w := &worker.Worker{
+			Service: s.Service, OutputURL: func(id string) string { return s.APIURL + "/local/outputs/" + id + ".mp4" },
+			Steps: o.Steps, QueueDelay: o.QueueDelay, StepDelay: o.StepDelay, FailureRate: o.FailureRate,
+			Concurrency: 64, Rand: o.Rand, Log: log,
+		}
+		go func() { defer close(s.workerDone); w.Run(wctx, pipeline.C) }()
+	} else {
+		close(s.workerDone)
+	}
+
+	s.serve(apiLn, s.apiHandler("/"+poolID+"/.well-known/jwks.json"))
+	if dashLn != nil {
+		s.serve(dashLn, web.Handler(web.Config{APIBase: s.APIURL}))
+	}
+	return s, nil
+}
+
+// listenLoopback refuses anything but loopback: the server hands out admin
+// tokens to whoever asks.
+func listenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("listen address %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed: the dev identity provider signs tokens for anyone who asks", addr)
+	}
+	return net.Listen("tcp", addr)
+}
+
+// dynamoClient returns the SDK client for the store and records what backs
+// it. Without an endpoint (flag or AWS_ENDPOINT_URL_DYNAMODB) it starts the
+// embedded engine.
+func (s *Server) dynamoClient(endpoint string) (*ddb.Client, error) {
+	if endpoint == "" {
+		var err error
+		if s.engine, err = embeddeddb.Start("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		s.Dynamo = "embedded engine (minidyn) at " + s.engine.URL
+		return s.engine.Client(), nil
+	}
+	s.Dynamo = endpoint
+	if os.Getenv("AWS_ACCESS_KEY_ID") != "" && (os.Getenv("AWS_REGION") != "" || os.Getenv("AWS_DEFAULT_REGION") != "") {
+		// Real credentials in the environment: the functions' own client.
+		c, err := dynamodb.NewClientFromEnv(dynamodb.ClientOptions{})
+		if err != nil {
+			return nil, err
+		}
+		opts := c.Options()
+		opts.BaseEndpoint = aws.String(endpoint)
+		return ddb.New(opts), nil
+	}
+	return embeddeddb.NewClient(endpoint, true), nil
+}
+
+func (s *Server) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: loopbackHostOnly(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.serveErrs <- err
+		}
+	}()
+}
+
+// loopbackHostOnly refuses requests whose Host is not a loopback name, so a
+// web page cannot reach the server through DNS rebinding (a hostile name
+// resolving to 127.0.0.1) and, say, mint tokens.
+func loopbackHostOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		host = strings.Trim(host, "[]")
+		if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "this development server answers only on loopback host names (127.0.0.1, localhost)", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// apiHandler routes the API origin: the dev identity provider's endpoints,
+// the simulated outputs, and everything else to the API Gateway emulation
+// (which sees raw paths: no ServeMux cleaning in front of it).
+func (s *Server) apiHandler(jwksPath string) http.Handler {
+	local := http.NewServeMux()
+	local.Handle(devauth.TokenPath, s.Pool.TokenHandler(s.Origins.Allowed))
+	local.HandleFunc("GET /local/outputs/{file}", s.output)
+	jwks := s.Pool.JWKSHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == jwksPath:
+			jwks.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/local/"):
+			local.ServeHTTP(w, r)
+		default:
+			s.Gateway.ServeHTTP(w, r)
+		}
+	})
+}
+
+// output serves a completed job's (simulated) video.
+func (s *Server) output(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".mp4")
+	if !ok || jobs.ValidateID(id) != nil {
+		http.NotFound(w, r)
+		return
+	}
+	j, err := s.Service.Store.GetLatest(r.Context(), id)
+	if err != nil || j.Status != jobs.Completed {
+		http.NotFound(w, r)
+		return
+	}
+	if o := r.Header.Get("Origin"); s.Origins.Allowed(o) {
+		w.Header().Set("Access-Control-Allow-Origin", o)
+	}
+	w.Header().Set("Vary", "Origin")
+	w.Header().Set("Content-Type", "video/mp4")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	http.ServeContent(w, r, id+".mp4", j.CompletedAt, bytes.NewReader(web.SampleVideo))
+}
+
+// Close stops accepting requests, lets those in flight finish (until ctx
+// ends), stops the worker and the embedded engine.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	s.closeOnce.Do(func() {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, srv := range s.servers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Browsers open spare connections that Shutdown counts as
+				// busy for 5 s; after a grace for real requests, close.
+				sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				defer cancel()
+				err := srv.Shutdown(sctx)
+				if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+					err = srv.Close()
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		s.stopWorker()
+		select {
+		case <-s.workerDone:
+		case <-ctx.Done():
+			errs = append(errs, errors.New("the worker did not stop in time"))
+		}
+		if s.engine != nil {
+			errs = append(errs, s.engine.Close(ctx))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Err reports a listener that failed after start.
+func (s *Server) Err() <-chan error { return s.serveErrs }
