@@ -102,7 +102,7 @@ type methodWant struct {
 // wantMethods are the non-OPTIONS methods this stack may own.
 var wantMethods = map[string]methodWant{
 	"GetJobMethod":    {verb: "GET", path: "/v1/jobs/{id}", function: "GetJobFn", headers: []string{"If-None-Match"}},
-	"PostJobMethod":   {verb: "POST", path: "/v1/jobs", function: "SubmitJobFn", condition: "OwnPostMethod", headers: []string{"Idempotency-Key"}},
+	"PostJobMethod":   {verb: "POST", path: "/v1/jobs", function: "SubmitJobFn", condition: "OwnPostMethod", headers: []string{"Idempotency-Key", "Cancel-After"}},
 	"ListJobsMethod":  {verb: "GET", path: "/v1/jobs", function: "ListJobsFn"},
 	"CancelJobMethod": {verb: "POST", path: "/v1/jobs/{id}/cancel", function: "CancelJobFn"},
 }
@@ -248,7 +248,8 @@ var mutations = []mutation{
 	{name: "OPTIONS does not allow Authorization", old: `"'Authorization,Content-Type,If-None-Match'"`, new: `"'Content-Type,If-None-Match'"`, fails: "OPTIONS methods", why: "OptionsJobIdMethod Access-Control-Allow-Headers"},
 	{name: "OPTIONS does not allow If-None-Match", old: `"'Authorization,Content-Type,If-None-Match'"`, new: `"'Authorization,Content-Type'"`, fails: "OPTIONS methods", why: "OptionsJobIdMethod Access-Control-Allow-Headers"},
 	{name: "OPTIONS allows a header no method takes", in: "OptionsJobCancelMethod", old: `"'Authorization,Content-Type'"`, new: `"'Authorization,Content-Type,X-Debug'"`, fails: "OPTIONS methods", why: "OptionsJobCancelMethod Access-Control-Allow-Headers"},
-	{name: "collection preflight without Idempotency-Key", old: `"'Authorization,Content-Type,Idempotency-Key'"`, new: `"'Authorization,Content-Type'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Headers"},
+	{name: "collection preflight without Idempotency-Key", old: `"'Authorization,Content-Type,Idempotency-Key,Cancel-After'"`, new: `"'Authorization,Content-Type,Cancel-After'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Headers"},
+	{name: "collection preflight without Cancel-After", old: `"'Authorization,Content-Type,Idempotency-Key,Cancel-After'"`, new: `"'Authorization,Content-Type,Idempotency-Key'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Headers"},
 	{name: "collection preflight does not allow GET", old: `"'GET,POST,OPTIONS'"`, new: `"'POST,OPTIONS'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Methods = [OPTIONS POST]"},
 	{name: "OPTIONS without Vary", in: "OptionsJobCancelMethod", old: "              method.response.header.Vary: \"'Origin'\"\n", new: "", fails: "OPTIONS methods", why: `OptionsJobCancelMethod Vary = "", want Origin`},
 	{name: "OPTIONS allows every origin", in: "OptionsJobsMethod", old: "              method.response.header.Vary: \"'Origin'\"\n",

@@ -104,6 +104,9 @@ func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyReque
 	if err != nil {
 		return h.fail(ctx, &req, err), nil
 	}
+	if spec.CancelAfter, err = cancelAfter(&req); err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
 	res, err := h.Service.Submit(ctx, caller, spec, key)
 	if err != nil {
 		return h.fail(ctx, &req, err), nil

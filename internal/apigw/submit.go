@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -181,4 +182,27 @@ func idempotencyKey(req *events.APIGatewayProxyRequest) (string, error) {
 		}
 	}
 	return k, nil
+}
+
+// maxCancelAfterLen bounds the Cancel-After header read.
+const maxCancelAfterLen = 32
+
+// cancelAfter reads the optional Cancel-After header: the submitter's limit
+// on the whole job, a duration such as "90s", "5m" or "1h30m" (units h, m,
+// s) from jobs.MinCancelAfter to jobs.MaxCancelAfter; 0 when absent. Past
+// it the job is cancelled (see jobs.Limits).
+func cancelAfter(req *events.APIGatewayProxyRequest) (time.Duration, error) {
+	v := header(req, "Cancel-After")
+	if v == "" {
+		return 0, nil
+	}
+	bad := jobs.Errorf(jobs.EINVALID, "Cancel-After: a duration such as 90s, 5m or 1h30m, from %s to %s", jobs.MinCancelAfter, jobs.MaxCancelAfter)
+	if len(v) > maxCancelAfterLen || strings.ContainsAny(v, "nuµ") { // no ns, us, µs, ms
+		return 0, bad
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < jobs.MinCancelAfter || d > jobs.MaxCancelAfter {
+		return 0, bad
+	}
+	return d, nil
 }

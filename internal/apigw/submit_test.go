@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -441,5 +442,53 @@ func TestDecodeSubmit(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("DecodeSubmit(%s) = %+v, %v; want %+v, nil", tt.body, got, err, tt.want)
 		}
+	}
+}
+
+func TestSubmitJobCancelAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value string
+		want  time.Duration // 0: a 400
+	}{
+		{"90s", 90 * time.Second},
+		{"5s", 5 * time.Second},
+		{"1h30m", 90 * time.Minute},
+		{"24h", 24 * time.Hour},
+		{"4s", 0},
+		{"24h0m1s", 0},
+		{"500ms", 0},
+		{"-5m", 0},
+		{"5", 0},
+		{"five minutes", 0},
+		{strings.Repeat("1", 40) + "s", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Parallel()
+			store, pipe := newMemory()
+			h, _ := newHandler(t, store, pipe)
+			resp, _ := h.SubmitJob(context.Background(), submitRequest(t, validBody, aliceClaims, map[string]string{"Cancel-After": tt.value}))
+			if tt.want == 0 {
+				if msg := wantError(t, resp, http.StatusBadRequest, jobs.EINVALID); !strings.HasPrefix(msg, "Cancel-After:") {
+					t.Errorf("message = %q, want it to name Cancel-After", msg)
+				}
+				if n := len(pipe.Jobs()); n != 0 {
+					t.Errorf("enqueued %d jobs, want 0", n)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("status = %d, want 202 (body %s)", resp.StatusCode, resp.Body)
+			}
+			id := decodeObject(t, resp.Body)["jobId"].(string)
+			j, err := store.GetLatest(context.Background(), id)
+			if err != nil || !j.Deadline.Equal(t0.Add(tt.want)) {
+				t.Errorf("stored deadline = %v (%v), want createdAt + %v", j.Deadline, err, tt.want)
+			}
+			if got := pipe.Jobs(); len(got) != 1 || !got[0].Deadline.Equal(t0.Add(tt.want)) {
+				t.Errorf("handed-off jobs %+v, want one with the deadline", got)
+			}
+		})
 	}
 }

@@ -35,6 +35,9 @@ type item struct {
 	OutputURL       string       `dynamodbav:"outputUrl,omitempty"`
 	Error           *errorItem   `dynamodbav:"error,omitempty"`
 	CancelRequested bool         `dynamodbav:"cancelRequested,omitempty"`
+	CancelRequestAt string       `dynamodbav:"cancelRequestedAt,omitempty"`
+	Deadline        string       `dynamodbav:"deadline,omitempty"`
+	HeartbeatAt     string       `dynamodbav:"heartbeatAt,omitempty"`
 	IdempotencyKey  string       `dynamodbav:"idempotencyKey,omitempty"`
 	SpecHash        string       `dynamodbav:"specHash,omitempty"`
 	CreatedAt       string       `dynamodbav:"createdAt"`

@@ -157,6 +157,9 @@ func encode(j jobs.Job) (map[string]types.AttributeValue, error) {
 		UpdatedAt:       jobs.FormatTime(j.UpdatedAt),
 		StartedAt:       jobs.FormatTime(j.StartedAt),
 		CompletedAt:     jobs.FormatTime(j.CompletedAt),
+		CancelRequestAt: jobs.FormatTime(j.CancelRequestedAt),
+		Deadline:        jobs.FormatTime(j.Deadline),
+		HeartbeatAt:     jobs.FormatTime(j.HeartbeatAt),
 		Version:         j.Version,
 	}
 	if j.Spec != (jobs.Spec{}) {
@@ -204,7 +207,8 @@ func decode(av map[string]types.AttributeValue) (jobs.Job, error) {
 	for _, f := range []struct {
 		dst *time.Time
 		src string
-	}{{&j.CreatedAt, it.CreatedAt}, {&j.UpdatedAt, it.UpdatedAt}, {&j.StartedAt, it.StartedAt}, {&j.CompletedAt, it.CompletedAt}} {
+	}{{&j.CreatedAt, it.CreatedAt}, {&j.UpdatedAt, it.UpdatedAt}, {&j.StartedAt, it.StartedAt}, {&j.CompletedAt, it.CompletedAt},
+		{&j.CancelRequestedAt, it.CancelRequestAt}, {&j.Deadline, it.Deadline}, {&j.HeartbeatAt, it.HeartbeatAt}} {
 		t, err := jobs.ParseTime(f.src)
 		errs = append(errs, err)
 		*f.dst = t

@@ -28,6 +28,7 @@ func advQueued() jobs.Job { return queuedJob(advID, alice.Subject) }
 func advProcessing(progress int) jobs.Job {
 	j := advQueued()
 	j.Status, j.Progress, j.StartedAt, j.UpdatedAt = jobs.Processing, progress, tStart, tStart
+	j.HeartbeatAt = tNow.Add(-time.Minute) // recent: a sign of life that changes nothing is not written
 	return j
 }
 
@@ -223,6 +224,9 @@ func TestAdvance(t *testing.T) {
 			if tt.change != nil {
 				tt.change(&want)
 				want.UpdatedAt, want.Version = tNow, cur.Version+1
+				if want.Status == jobs.Processing { // every applied event on a running job is a heartbeat
+					want.HeartbeatAt = tNow
+				}
 				wantUpdates = 1
 			}
 			wantJob(t, "returned job", got, want)
@@ -359,7 +363,7 @@ func TestAdvanceRetriesAfterAConcurrentWrite(t *testing.T) {
 		t.Fatalf("Advance() = %q, %v; want applied, nil", outcome, err)
 	}
 	want := advProcessing(50)
-	want.UpdatedAt, want.Version = tNow, 3
+	want.UpdatedAt, want.HeartbeatAt, want.Version = tNow, tNow, 3
 	wantJob(t, "returned job", got, want)
 	wantJob(t, "stored job", stored(t, base, advID), want)
 	if reads != 2 || updates != 2 {
@@ -456,4 +460,45 @@ func TestAdvanceReadError(t *testing.T) {
 	e := newEnv(t, store, nil)
 	_, _, err := e.svc.Advance(context.Background(), jobs.Event{JobID: advID, Status: jobs.Processing})
 	wantCode(t, "Advance", err, jobs.EUNAVAILABLE)
+}
+
+// TestAdvanceRecordsHeartbeats: an event that changes nothing else is still
+// a sign of life, written when the last one recorded is a quarter of the
+// heartbeat limit old, and only on a running job.
+func TestAdvanceRecordsHeartbeats(t *testing.T) {
+	t.Parallel()
+	quiet := advProcessing(50)
+	quiet.HeartbeatAt = tNow.Add(-jobs.DefaultLimits.Heartbeat / 4)
+	tests := []struct {
+		name    string
+		current jobs.Job
+		event   jobs.Event
+		want    jobs.Outcome
+	}{
+		{"same progress", quiet, jobs.Event{Status: jobs.Processing, Progress: intp(50)}, jobs.Heartbeat},
+		{"no progress", quiet, jobs.Event{Status: jobs.Processing}, jobs.Heartbeat},
+		{"lower progress", quiet, jobs.Event{Status: jobs.Processing, Progress: intp(10)}, jobs.Heartbeat},
+		{"recent heartbeat", advProcessing(50), jobs.Event{Status: jobs.Processing}, jobs.Duplicate},
+		{"finished job", advTerminal(jobs.Cancelled), jobs.Event{Status: jobs.Processing}, jobs.Stale},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			base := inmem.NewStore()
+			cur := seed(t, base, tt.current)
+			e := newEnv(t, base, nil)
+			e.clock.Set(tNow)
+			tt.event.JobID = advID
+			got, outcome, err := e.svc.Advance(context.Background(), tt.event)
+			if err != nil || outcome != tt.want {
+				t.Fatalf("Advance() = %q, %v; want %q", outcome, err, tt.want)
+			}
+			want := cur
+			if tt.want == jobs.Heartbeat {
+				want.HeartbeatAt, want.Version = tNow, cur.Version+1
+			}
+			wantJob(t, "returned job", got, want)
+			wantJob(t, "stored job", stored(t, base, advID), want)
+		})
+	}
 }

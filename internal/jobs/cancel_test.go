@@ -86,6 +86,9 @@ func TestCancel(t *testing.T) {
 			if tt.change != nil {
 				tt.change(&want)
 				want.UpdatedAt, want.Version, wantUpdates = tNow, cur.Version+1, 1
+				if want.CancelRequested {
+					want.CancelRequestedAt = tNow
+				}
 			}
 			wantJob(t, "returned job", got, want)
 			wantJob(t, "stored job", stored(t, base, advID), want)

@@ -101,8 +101,9 @@ func fmtJob(j jobs.Job) string {
 	if j.Error != nil {
 		e = fmt.Sprintf("%+v", *j.Error)
 	}
-	return fmt.Sprintf("{ID:%s Owner:%s Status:%s Progress:%d Output:%q Error:%s CancelRequested:%v Key:%q Hash:%q Spec:%+v Created:%s Updated:%s Started:%s Completed:%s Expires:%s Version:%d}",
+	return fmt.Sprintf("{ID:%s Owner:%s Status:%s Progress:%d Output:%q Error:%s CancelRequested:%v Key:%q Hash:%q Spec:%+v Created:%s Updated:%s Started:%s Completed:%s Expires:%s Version:%d CancelRequestedAt:%s Deadline:%s HeartbeatAt:%s}",
 		j.ID, j.OwnerID, j.Status, j.Progress, j.OutputURL, e, j.CancelRequested, j.IdempotencyKey, j.SpecHash, j.Spec,
 		jobs.FormatTime(j.CreatedAt), jobs.FormatTime(j.UpdatedAt), jobs.FormatTime(j.StartedAt),
-		jobs.FormatTime(j.CompletedAt), jobs.FormatTime(j.ExpiresAt), j.Version)
+		jobs.FormatTime(j.CompletedAt), jobs.FormatTime(j.ExpiresAt), j.Version,
+		jobs.FormatTime(j.CancelRequestedAt), jobs.FormatTime(j.Deadline), jobs.FormatTime(j.HeartbeatAt))
 }

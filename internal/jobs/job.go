@@ -27,8 +27,17 @@ type Job struct {
 	// Error is set when, and only when, Status is Failed.
 	Error *JobError
 	// CancelRequested records a cancel asked for while PROCESSING, for the
-	// pipeline to act on.
-	CancelRequested bool
+	// pipeline to act on; CancelRequestedAt is when (Limits.Cancel counts
+	// from it).
+	CancelRequested   bool
+	CancelRequestedAt time.Time
+	// Deadline is the submitter's own limit (Cancel-After): past it the job
+	// is cancelled. Zero means none.
+	Deadline time.Time
+	// HeartbeatAt is the last sign of life the pipeline gave while the job
+	// was PROCESSING, as recorded (heartbeats are coalesced); zero until
+	// the first after startedAt.
+	HeartbeatAt time.Time
 	// IdempotencyKey is the submitter's Idempotency-Key, if any.
 	IdempotencyKey string
 	// SpecHash fingerprints Spec, to tell a retried submit from a different one
@@ -60,6 +69,11 @@ type Spec struct {
 	DurationSeconds int
 	AspectRatio     string
 	Resolution      string
+	// CancelAfter, when not zero, is the submitter's limit on the whole job
+	// (the Cancel-After header): Submit turns it into Job.Deadline. It is
+	// a limit, not part of what is made: Hash leaves it out, and stores
+	// keep only the Deadline.
+	CancelAfter time.Duration
 }
 
 // Limits and defaults of a Spec, documented in README's API section.
@@ -105,6 +119,9 @@ func (s Spec) Normalize() (Spec, error) {
 	}
 	if !oneOf(s.Resolution, resolutions) {
 		return s, Errorf(EINVALID, "options.resolution: one of %s", strings.Join(resolutions, ", "))
+	}
+	if s.CancelAfter != 0 && (s.CancelAfter < MinCancelAfter || s.CancelAfter > MaxCancelAfter) {
+		return s, Errorf(EINVALID, "Cancel-After: a duration from %s to %s", MinCancelAfter, MaxCancelAfter)
 	}
 	return s, nil
 }

@@ -35,6 +35,9 @@ type Service struct {
 	// CursorKey signs List cursors (HMAC-SHA256). Every instance serving one
 	// API must share it; if empty, a random per-process key is used.
 	CursorKey []byte
+	// Limits bound how long a job may stay unfinished (DefaultLimits for
+	// zero fields); Expire and Check apply them.
+	Limits Limits
 }
 
 func (s *Service) now() time.Time {
@@ -119,6 +122,10 @@ func (s *Service) Submit(ctx context.Context, caller Caller, spec Spec, idempote
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		Version:        1,
+	}
+	if spec.CancelAfter > 0 {
+		j.Deadline = now.Add(spec.CancelAfter)
+		j.Spec.CancelAfter = 0
 	}
 	switch {
 	case idempotencyKey != "":
@@ -241,7 +248,13 @@ const (
 	Duplicate Outcome = "duplicate" // the job already reflects the event
 	Stale     Outcome = "stale"     // the job has moved past the event (out-of-order delivery)
 	Rejected  Outcome = "rejected"  // the event contradicts a terminal state
+	// Heartbeat: the event changed nothing a client sees, but was recorded
+	// as the pipeline's sign of life on a PROCESSING job (Limits.Heartbeat).
+	Heartbeat Outcome = "heartbeat"
 )
+
+// writes reports whether an outcome is stored.
+func (o Outcome) writes() bool { return o == Applied || o == Heartbeat }
 
 // Validate returns EINVALID for an event no job could accept.
 func (e Event) Validate() error {
@@ -291,10 +304,17 @@ func (s *Service) apply(j Job, ev Event) (Job, Outcome, error) {
 		}
 		return j, Duplicate, nil
 	case ev.Status == j.Status:
+		// Any event is a sign of life, even one that changes nothing else.
 		if ev.Progress == nil || *ev.Progress == j.Progress {
+			if hb, ok := s.heartbeat(j); ok {
+				return hb, Heartbeat, nil
+			}
 			return j, Duplicate, nil
 		}
 		if *ev.Progress < j.Progress {
+			if hb, ok := s.heartbeat(j); ok {
+				return hb, Heartbeat, nil
+			}
 			return j, Stale, nil
 		}
 		next.Progress = *ev.Progress
@@ -332,6 +352,9 @@ func (s *Service) apply(j Job, ev Event) (Job, Outcome, error) {
 		}
 	default:
 		return j, Rejected, nil
+	}
+	if next.Status == Processing {
+		next.HeartbeatAt = now
 	}
 	next.UpdatedAt = now
 	next.Version = j.Version + 1
@@ -375,11 +398,7 @@ func (s *Service) Cancel(ctx context.Context, caller Caller, id string) (Job, er
 			if j.CancelRequested {
 				return j, Duplicate, nil
 			}
-			next := j
-			next.CancelRequested = true
-			next.UpdatedAt = s.now()
-			next.Version++
-			return next, Applied, nil
+			return s.requestCancel(j), Applied, nil
 		case Cancelled:
 			return j, Duplicate, nil
 		default:
@@ -403,12 +422,12 @@ func (s *Service) update(ctx context.Context, id string, change func(Job) (Job, 
 			// No job with an error: it may be one the caller may not see.
 			return Job{}, "", err
 		}
-		if outcome != Applied {
+		if !outcome.writes() {
 			return next, outcome, nil
 		}
 		err = s.Store.Update(ctx, next)
 		if err == nil {
-			return next, Applied, nil
+			return next, outcome, nil
 		}
 		if ErrorCode(err) != ECONFLICT {
 			return Job{}, "", err

@@ -165,6 +165,8 @@ func (c *Consumer) apply(ctx context.Context, m events.SQSMessage, ev jobs.Event
 		switch outcome {
 		case jobs.Applied:
 			c.Log.InfoContext(ctx, "status event applied", attrs...)
+		case jobs.Heartbeat:
+			c.Log.InfoContext(ctx, "status event recorded as a heartbeat", attrs...)
 		case jobs.Rejected:
 			c.Log.WarnContext(ctx, "status event contradicts the finished job; ignored", append(attrs, "jobStatus", j.Status)...)
 		default:

@@ -58,6 +58,7 @@ func TestStore(t *testing.T, newStore Factory) {
 				j.Error = &jobs.JobError{Code: "GPU_OOM", Message: "out of memory"}
 				j.IdempotencyKey, j.CancelRequested = "key-1", true
 				j.StartedAt, j.CompletedAt = T0.Add(time.Second), T0.Add(2*time.Second)
+				j.CancelRequestedAt, j.HeartbeatAt, j.Deadline = T0.Add(1500*time.Millisecond), T0.Add(1200*time.Millisecond), T0.Add(time.Hour)
 				j.ExpiresAt = T0.Add(30 * 24 * time.Hour).Truncate(time.Second)
 				return j
 			}()},
