@@ -3,6 +3,7 @@ module github.com/deepfoundai/jobs-api
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.5.0
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0

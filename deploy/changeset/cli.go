@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/deepfoundai/jobs-api/deploy/samconfig"
+	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
 )
 
 // Exit codes of Main.
@@ -23,6 +26,11 @@ const usage = `usage:
       when FILE is absent or -), prints the changes, and exits 1 listing why when
       the change set removes a resource, replaces a stateful one, touches a REST
       API, belongs to another stack or is not executable.
+  deploycheck config [-template template.yaml] [-config samconfig.toml] -env ENV
+      Parses [ENV.deploy.parameters] of the SAM CLI config with SAM CLI's own
+      parameter-override rules and exits 1 listing every parameter that is
+      missing, unknown, a placeholder, empty without a default, or outside its
+      constraints.
   deploycheck arn [FILE]
       Prints the change set ARN from 'sam deploy --no-execute-changeset' output;
       exits 3 when SAM reported no changes to deploy.
@@ -40,6 +48,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], stdin, stdout, stderr)
 	case "arn":
 		return runARN(args[1:], stdin, stdout, stderr)
+	case "config":
+		return runConfig(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
@@ -130,4 +140,40 @@ func input(args []string, stdin io.Reader) (io.Reader, func(), error) {
 	default:
 		return nil, nil, fmt.Errorf("deploycheck: want at most one input file, got %d", len(args))
 	}
+}
+
+func runConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("deploycheck config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tplPath := fs.String("template", "template.yaml", "the SAM template")
+	cfgPath := fs.String("config", "samconfig.toml", "the SAM CLI config file")
+	env := fs.String("env", "", "the config environment (samconfig.toml section), e.g. prod")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	if *env == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitError
+	}
+	tpl, err := samtemplate.Load(*tplPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "deploycheck:", err)
+		return ExitError
+	}
+	d, err := samconfig.Load(*cfgPath, *env)
+	if err != nil {
+		fmt.Fprintf(stderr, "deploycheck: %s: %v\n", *cfgPath, err)
+		return ExitBlocked
+	}
+	problems := samconfig.Check(tpl, d.Overrides)
+	if len(problems) == 0 {
+		fmt.Fprintf(stdout, "deploycheck: %s [%s]: %d parameters, each set and within its constraints (stack %s, %s)\n",
+			*cfgPath, *env, len(d.Overrides), d.StackName, d.Region)
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "deploycheck: %s [%s]: %d problem(s) to fix before deploying (docs/deploy.md):\n", *cfgPath, *env, len(problems))
+	for _, p := range problems {
+		fmt.Fprintln(stderr, "  - "+p.String())
+	}
+	return ExitBlocked
 }

@@ -217,7 +217,25 @@ func TestDeployScript(t *testing.T) {
 			name:       "placeholders in samconfig stop the deploy",
 			env:        []string{"SAMCONFIG=samconfig.toml"}, // the repository's, which has placeholders
 			wantCode:   2,
-			wantOutput: "still has PLACEHOLDER values",
+			wantOutput: `JobsResourceId: "PLACEHOLDER_JOBS_RESOURCE_ID" is a placeholder`,
+		},
+		{
+			name:       "the placeholder account stops the deploy",
+			env:        []string{"STAGE=zeroaccount"},
+			wantCode:   2,
+			wantOutput: "CognitoUserPoolArn: \"arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_AbCdEf123\" is a placeholder",
+		},
+		{
+			name:       "an override SAM CLI cannot parse stops the deploy before sam build",
+			env:        []string{"STAGE=emptyvalue"},
+			wantCode:   2,
+			wantOutput: "CognitoAuthorizerId= is not a valid format",
+		},
+		{
+			name:       "a parameter left out stops the deploy",
+			env:        []string{"STAGE=missing"},
+			wantCode:   2,
+			wantOutput: "JobRetentionDays: not in parameter_overrides",
 		},
 		{
 			name:       "unknown config environment",

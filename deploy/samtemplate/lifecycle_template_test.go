@@ -28,7 +28,12 @@ func checkCursorKey(t *samtemplate.Template) error {
 	}
 	env, _ := props["Environment"].(map[string]any)
 	vars, _ := env["Variables"].(map[string]any)
-	want := map[string]any{"Fn::Sub": "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"}
+	// The pinned form names the secret version, so that deploying a new
+	// CursorKeyVersionId changes the reference: CloudFormation re-resolves
+	// a dynamic reference only when its text changes.
+	want := map[string]any{"Fn::If": []any{"PinCursorKeyVersion",
+		map[string]any{"Fn::Sub": "{{resolve:secretsmanager:${CursorKeySecret}:SecretString:::${CursorKeyVersionId}}}"},
+		map[string]any{"Fn::Sub": "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"}}}
 	if !reflect.DeepEqual(vars["CURSOR_KEY"], want) {
 		errs = append(errs, fmt.Errorf("ListJobsFn CURSOR_KEY = %s, want %s (a dynamic reference to CursorKeySecret)",
 			samtemplate.Render(vars["CURSOR_KEY"]), samtemplate.Render(want)))
@@ -41,6 +46,9 @@ func checkCursorKey(t *samtemplate.Template) error {
 	if n, _ := gen["PasswordLength"].(float64); n < minCursorKeyLength {
 		errs = append(errs, fmt.Errorf("CursorKeySecret GenerateSecretString.PasswordLength = %v, want a generated secret of at least %d characters",
 			samtemplate.Render(gen["PasswordLength"]), minCursorKeyLength))
+	}
+	if _, ok := sec.Properties["Name"]; ok {
+		errs = append(errs, errors.New("CursorKeySecret has a fixed Name; a retry after a rolled-back first deploy could collide with the deleted secret's name"))
 	}
 	if _, ok := sec.Properties["SecretString"]; ok {
 		errs = append(errs, errors.New("CursorKeySecret has a literal SecretString; the key must be generated"))

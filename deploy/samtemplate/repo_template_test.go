@@ -171,7 +171,7 @@ var mutations = []mutation{
 	{name: "dangling GetAtt", old: "Value: !GetAtt GetJobFn.Arn", new: "Value: !GetAtt GetJobFunction.Arn", fails: "references", why: "GetJobFunction"},
 	{name: "dangling Sub variable", old: "${AWS::AccountId}/${PipelineQueueName}", new: "${AWS::AccountId}/${PipelineQueue}", fails: "references", why: "PipelineQueue: no such parameter or resource"},
 	{name: "dangling condition", in: "PostJobMethod", old: "Condition: OwnPostMethod", new: "Condition: OwnsPostMethod", fails: "references", why: "OwnsPostMethod: no such condition"},
-	{name: "dangling secret reference", old: "${CursorKeySecret}:SecretString", new: "${CursorKey}:SecretString", fails: "references", why: "CursorKey: no such parameter or resource"},
+	{name: "dangling secret reference", old: "${CursorKeySecret}:SecretString}}\"", new: "${CursorKey}:SecretString}}\"", fails: "references", why: "CursorKey: no such parameter or resource"},
 	// properties
 	{name: "misspelled table property", old: "PointInTimeRecoverySpecification:", new: "PointInTimeRecoverySpec:", fails: "properties", why: `PointInTimeRecoverySpec: unknown property`},
 	{name: "misspelled method property", old: "      OperationName: GetJob\n", new: "      OperationNam: GetJob\n", fails: "properties", why: "GetJobMethod.Properties.OperationNam: unknown property"},
@@ -259,7 +259,7 @@ var mutations = []mutation{
 	{name: "OPTIONS missing", edit: deleteResource("OptionsJobIdMethod"), fails: "OPTIONS methods", why: "resource JobIdResource has methods [GET] but no OPTIONS method"},
 	{name: "cancel preflight missing", edit: deleteResource("OptionsJobCancelMethod"), fails: "OPTIONS methods", why: "resource JobCancelResource has methods [POST] but no OPTIONS method"},
 	{name: "collection preflight always owned", in: "OptionsJobsMethod", old: "    Condition: OwnPostMethod\n", new: "", fails: "OPTIONS methods", why: `OptionsJobsMethod is on the existing API's /v1/jobs but Condition = ""`},
-	{name: "collection preflight deleted when the stack lets go of it", in: "OptionsJobsMethod", old: "    DeletionPolicy: Retain\n", new: "", fails: "OPTIONS methods", why: `OptionsJobsMethod is on the existing API's /v1/jobs but DeletionPolicy = ""`},
+	{name: "collection preflight deleted when the stack lets go of it", in: "OptionsJobsMethod", old: "    DeletionPolicy: RetainExceptOnCreate\n", new: "", fails: "OPTIONS methods", why: `OptionsJobsMethod is on the existing API's /v1/jobs but DeletionPolicy = ""`},
 	// permissions
 	{name: "permission for every method", old: "${RestApiId}/*/GET/v1/jobs/*", new: "${RestApiId}/*/*/*", fails: "invoke permissions", why: "GetJobFnInvokePermission SourceArn"},
 	{name: "cancel permission for every method", old: "${RestApiId}/*/POST/v1/jobs/*/cancel", new: "${RestApiId}/*/*/*", fails: "invoke permissions", why: "CancelJobFnInvokePermission SourceArn"},
@@ -296,7 +296,9 @@ var mutations = []mutation{
 		new: "        - IndexName: byOwner\n          KeySchema:\n            - { AttributeName: ownerId, KeyType: HASH }\n            - { AttributeName: createdAt, KeyType: RANGE }\n          Projection: { ProjectionType: KEYS_ONLY }", fails: "table definition", why: "differs from dynamodb.TableDefinition"},
 	{name: "attribute the code does not define", old: "        - { AttributeName: createdAt, AttributeType: S }", new: "        - { AttributeName: createdAt, AttributeType: N }", fails: "table definition", why: "differs from dynamodb.TableDefinition"},
 	// cursor key
-	{name: "literal cursor key", old: `CURSOR_KEY: !Sub "{{resolve:secretsmanager:${CursorKeySecret}:SecretString}}"`, new: `CURSOR_KEY: "0123456789abcdef0123456789abcdef"`, fails: "cursor key", why: "ListJobsFn CURSOR_KEY = 0123456789abcdef0123456789abcdef"},
+	{name: "literal cursor key", in: "ListJobsFn", old: "          CURSOR_KEY: !If\n", new: "          CURSOR_KEY: \"0123456789abcdef0123456789abcdef\"\n          CURSOR_KEY_UNUSED: !If\n", fails: "cursor key", why: "ListJobsFn CURSOR_KEY = 0123456789abcdef0123456789abcdef"},
+	{name: "cursor key version ignored", in: "ListJobsFn", old: ":SecretString:::${CursorKeyVersionId}}}", new: ":SecretString}}", fails: "cursor key", why: "ListJobsFn CURSOR_KEY = !If"},
+	{name: "fixed secret name", in: "CursorKeySecret", old: "    Properties:\n", new: "    Properties:\n      Name: !Sub jobs-api/${Stage}/list-cursor-key\n", fails: "cursor key", why: "CursorKeySecret has a fixed Name"},
 	{name: "short cursor key", old: "        PasswordLength: 64\n", new: "        PasswordLength: 8\n", fails: "cursor key", why: "PasswordLength = 8"},
 	{name: "cursor key in the template", old: "      GenerateSecretString:\n", new: "      SecretString: 0123456789abcdef0123456789abcdef\n      GenerateSecretString:\n", fails: "cursor key", why: "CursorKeySecret has a literal SecretString"},
 	// status events
@@ -664,8 +666,8 @@ func checkAPIMethods(t *samtemplate.Template) error {
 		// one (GET /v1/jobs) is this stack's own and goes with it: retained,
 		// it would outlive its function and block the stack's re-creation.
 		if name, arg, _ := samtemplate.IntrinsicName(p["ResourceId"]); name == "Ref" && externalResources[fmt.Sprint(arg)] != "" && want.condition != "" {
-			if got := t.Resources[id].DeletionPolicy; got != "Retain" {
-				bad("%s is on the existing API's %s but DeletionPolicy = %q, want Retain", id, externalResources[fmt.Sprint(arg)], got)
+			if got := t.Resources[id].DeletionPolicy; got != "RetainExceptOnCreate" {
+				bad("%s is on the existing API's %s but DeletionPolicy = %q, want RetainExceptOnCreate", id, externalResources[fmt.Sprint(arg)], got)
 			}
 		}
 	}
@@ -774,8 +776,8 @@ func checkOptionsMethods(t *samtemplate.Template) error {
 				bad("%s is on the existing API's %s but Condition = %q, want the one Condition of the methods there the stack may let go of %v",
 					id, path, got, conds)
 			}
-			if got := t.Resources[id].DeletionPolicy; got != "Retain" {
-				bad("%s is on the existing API's %s but DeletionPolicy = %q, want Retain", id, path, got)
+			if got := t.Resources[id].DeletionPolicy; got != "RetainExceptOnCreate" {
+				bad("%s is on the existing API's %s but DeletionPolicy = %q, want RetainExceptOnCreate", id, path, got)
 			}
 		}
 		if header("Vary") != "Origin" {
@@ -911,7 +913,7 @@ func checkJobsTable(t *samtemplate.Template) error {
 	want("BillingMode", p["BillingMode"], "PAY_PER_REQUEST")
 	want("PointInTimeRecoverySpecification", p["PointInTimeRecoverySpecification"], map[string]any{"PointInTimeRecoveryEnabled": true})
 	want("DeletionProtectionEnabled", p["DeletionProtectionEnabled"], true)
-	want("DeletionPolicy", r.DeletionPolicy, "Retain")
+	want("DeletionPolicy", r.DeletionPolicy, "RetainExceptOnCreate")
 	want("UpdateReplacePolicy", r.UpdateReplacePolicy, "Retain")
 	want("TimeToLiveSpecification", p["TimeToLiveSpecification"], map[string]any{"AttributeName": jobsddb.AttrExpiresAt, "Enabled": true})
 	td := tableShape(p)

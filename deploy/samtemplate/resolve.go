@@ -86,6 +86,11 @@ func NewResolver(t *Template, opt ResolveOptions) (*Resolver, error) {
 	return r, nil
 }
 
+// Check reports whether v is a value CloudFormation accepts for parameter
+// name declared as p: AllowedPattern (whole value), AllowedValues, and a
+// Number's bounds.
+func (p Parameter) Check(name, v string) error { return resolveCheckParameter(name, p, v) }
+
 func resolveCheckParameter(name string, p Parameter, v string) error {
 	if p.AllowedPattern != "" {
 		re, err := regexp.Compile(`^(?:` + p.AllowedPattern + `)$`)

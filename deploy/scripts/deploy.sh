@@ -38,16 +38,19 @@ if [[ -z "$STACK_NAME" || -z "$AWS_REGION" ]]; then
   exit 2
 fi
 export AWS_REGION STACK_NAME
-if awk '!/^[[:space:]]*#/ && /PLACEHOLDER/ { found = 1 } END { exit !found }' "$CONFIG"; then
-  echo "deploy: $CONFIG still has PLACEHOLDER values; fill them in first (docs/deploy.md)" >&2
-  exit 2
-fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 if [[ -z "${DEPLOYCHECK:-}" ]]; then
   DEPLOYCHECK="$work/deploycheck"
   go build -o "$DEPLOYCHECK" ./deploy/deploycheck
+fi
+
+# Every parameter listed, parsed as SAM CLI will, no placeholder (PLACEHOLDER_*, account
+# 000000000000), no empty required value, each within its constraints: before sam build.
+if ! "$DEPLOYCHECK" config -template template.yaml -config "$CONFIG" -env "$STAGE"; then
+  echo "deploy: fix $CONFIG [$STAGE.deploy.parameters] first (docs/deploy.md)" >&2
+  exit 2
 fi
 
 echo "==> sam build"

@@ -293,7 +293,13 @@ func (g *Gateway) input(req *request) vtlInput {
 	for k, vs := range req.r.URL.Query() {
 		in.query[k] = vs[len(vs)-1]
 	}
+	// Header names as on the wire: HTTP/2 sends them in lower case (Go's
+	// server canonicalizes them; the mapping templates must not rely on it).
+	h2 := req.r.ProtoMajor >= 2
 	for k, vs := range req.r.Header {
+		if h2 {
+			k = strings.ToLower(k)
+		}
 		in.header[k] = vs[len(vs)-1]
 	}
 	return in

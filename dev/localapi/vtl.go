@@ -10,7 +10,14 @@ package localapi
 //	## line comments, #* block comments *#, #[[ unparsed ]]#
 //	expressions: "interpolated $strings", 'literal strings', numbers, true,
 //	false, null, $refs, ==, !=, &&, ||, !, and, or, not, parentheses
-//	methods: $string.contains(x), $input.params('name')
+//	methods: $string.contains(x), $input.params('name'), $input.params()
+//	(a map of path, querystring and header maps), $map.get(key)
+//
+// Header names are as the client sent them (lower case over HTTP/2) and
+// lookups are case-sensitive: API Gateway documents no case folding for
+// $input.params, so the emulation takes the strict reading, and a template
+// that works here works whichever way API Gateway behaves. A #set whose value
+// is null leaves the variable as it was (Velocity 1.7's default).
 //
 // Anything else (#foreach, #macro, $util, $input.json, other methods,
 // undefined references) is an error, at load time where it can be seen then
@@ -585,24 +592,30 @@ func (p *vtlParser) stringNodes() ([]vtlNode, string, error) {
 // ---------------------------------------------------------------- evaluation
 
 // vtlInput answers $input.params('name'): a path, query string or header
-// parameter, in that order, as API Gateway looks them up ("" if none).
+// parameter, in that order, as API Gateway looks them up ("" if none); and
+// $input.params(): all of them by kind.
 type vtlInput struct {
 	path, query, header map[string]string
 }
 
 func (in vtlInput) param(name string) string {
-	if v, ok := in.path[name]; ok {
-		return v
-	}
-	if v, ok := in.query[name]; ok {
-		return v
-	}
-	for k, v := range in.header {
-		if strings.EqualFold(k, name) {
+	for _, m := range []map[string]string{in.path, in.query, in.header} {
+		if v, ok := m[name]; ok {
 			return v
 		}
 	}
 	return ""
+}
+
+func (in vtlInput) params() map[string]any {
+	conv := func(m map[string]string) map[string]any {
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	return map[string]any{"path": conv(in.path), "querystring": conv(in.query), "header": conv(in.header)}
 }
 
 // vtlEnv is what a template sees and what it sets.
@@ -633,7 +646,7 @@ func (env *vtlEnv) run(nodes []vtlNode, b *strings.Builder) error {
 			b.WriteString(string(n))
 		case vtlRefNode:
 			v, err := env.resolve(n.ref)
-			if err != nil {
+			if err != nil || v == nil && n.quiet {
 				if n.quiet {
 					continue
 				}
@@ -648,6 +661,11 @@ func (env *vtlEnv) run(nodes []vtlNode, b *strings.Builder) error {
 			v, err := env.eval(n.expr)
 			if err != nil {
 				return err
+			}
+			if _, literal := n.expr.(vtlLit); v == nil && !literal {
+				// Velocity 1.7: a reference or method that yields null
+				// leaves the left-hand side unchanged.
+				continue
 			}
 			if err := env.assign(n.target, v); err != nil {
 				return err
@@ -747,8 +765,12 @@ func (env *vtlEnv) resolve(ref vtlRef) (any, error) {
 		}
 		switch c := cur.(type) {
 		case vtlInput:
-			if !s.call || s.name != "params" || len(args) != 1 {
-				return nil, fmt.Errorf("VTL: %s is not supported (only $input.params('name'))", name)
+			if !s.call || s.name != "params" || len(args) > 1 {
+				return nil, fmt.Errorf("VTL: %s is not supported (only $input.params('name') and $input.params())", name)
+			}
+			if len(args) == 0 {
+				cur = c.params()
+				continue
 			}
 			key, err := vtlString(args[0])
 			if err != nil {
@@ -756,8 +778,16 @@ func (env *vtlEnv) resolve(ref vtlRef) (any, error) {
 			}
 			cur = c.param(key)
 		case map[string]any:
+			if s.call && s.name == "get" && len(args) == 1 {
+				key, err := vtlString(args[0])
+				if err != nil {
+					return nil, err
+				}
+				cur = c[key] // null when absent, as Java's Map.get
+				continue
+			}
 			if s.call {
-				return nil, fmt.Errorf("VTL: %s() is not supported", name)
+				return nil, fmt.Errorf("VTL: %s() is not supported (maps have only .get(key))", name)
 			}
 			v, ok := c[s.name]
 			if !ok {

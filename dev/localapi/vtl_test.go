@@ -8,9 +8,12 @@ import (
 
 // optionsTemplate is the OPTIONS response template of template.yaml after
 // Fn::Sub, with two allowed origins.
-const optionsTemplate = `#set($origin = $input.params('Origin'))
+const optionsTemplate = `#set($origin = $input.params().header.get("Origin"))
+#if("$!origin" == "")
+#set($origin = $input.params().header.get("origin"))
+#end
 #set($allowed = ",http://127.0.0.1:3001,https://admin.example,")
-#if($origin != "" && !$origin.contains(",") && $allowed.contains(",$origin,"))
+#if("$!origin" != "" && !$origin.contains(",") && $allowed.contains(",$origin,"))
 #set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)
 #end
 `
@@ -34,20 +37,24 @@ func TestVTLOptionsTemplate(t *testing.T) {
 		{"HTTPS://ADMIN.EXAMPLE", nil},
 		{"null", nil},
 	}
-	for _, tt := range tests {
-		env := &vtlEnv{input: vtlInput{header: map[string]string{}}}
-		if tt.origin != "" {
-			env.input.header["origin"] = tt.origin // header lookup ignores case
-		}
-		out, err := tpl.render(env)
-		if err != nil {
-			t.Fatalf("origin %q: %v", tt.origin, err)
-		}
-		if !reflect.DeepEqual(env.overrideHeaders, tt.want) {
-			t.Errorf("origin %q: header overrides = %v, want %v", tt.origin, env.overrideHeaders, tt.want)
-		}
-		if out != "" {
-			t.Errorf("origin %q: body = %q, want empty (directive lines leave nothing)", tt.origin, out)
+	// HTTP/1.1 browsers send "Origin", HTTP/2 ones "origin"; a query
+	// parameter named Origin must not count.
+	for _, name := range []string{"Origin", "origin"} {
+		for _, tt := range tests {
+			env := &vtlEnv{input: vtlInput{header: map[string]string{}, query: map[string]string{"Origin": "https://admin.example"}}}
+			if tt.origin != "" {
+				env.input.header[name] = tt.origin
+			}
+			out, err := tpl.render(env)
+			if err != nil {
+				t.Fatalf("%s %q: %v", name, tt.origin, err)
+			}
+			if !reflect.DeepEqual(env.overrideHeaders, tt.want) {
+				t.Errorf("%s %q: header overrides = %v, want %v", name, tt.origin, env.overrideHeaders, tt.want)
+			}
+			if out != "" {
+				t.Errorf("%s %q: body = %q, want empty (directive lines leave nothing)", name, tt.origin, out)
+			}
 		}
 	}
 }
@@ -74,6 +81,9 @@ func TestVTLRender(t *testing.T) {
 		{"comments", "a## line comment\nb#* block *#c#[[$raw #if]]#", "abc$raw #if", 0},
 		{"status override", `#set($context.responseOverride.status = 418)`, "", 418},
 		{"null is false", `#set($x = null)#if($x)y#{else}n#end`, "n", 0},
+		{"params map", `$input.params().path.get("id")/$input.params().querystring.get("q")/$input.params().header.get("Origin")`, "7/x/o", 0},
+		{"map get of an absent key is null", `#set($v = "kept")#set($v = $input.params().header.get("none"))$v/$!nothing`, "kept/", 0},
+		{"param lookup is case-sensitive", `[$input.params('origin')][$input.params('Origin')]`, "[][o]", 0},
 	}
 	for _, tt := range tests {
 		tpl, err := parseVTL(tt.src)
@@ -81,7 +91,7 @@ func TestVTLRender(t *testing.T) {
 			t.Errorf("%s: parse: %v", tt.name, err)
 			continue
 		}
-		env := &vtlEnv{context: ctx}
+		env := &vtlEnv{context: ctx, input: vtlInput{path: map[string]string{"id": "7"}, query: map[string]string{"q": "x"}, header: map[string]string{"Origin": "o"}}}
 		got, err := tpl.render(env)
 		if err != nil {
 			t.Errorf("%s: render: %v", tt.name, err)
@@ -117,7 +127,8 @@ func TestVTLFailsLoudly(t *testing.T) {
 		{`$undefined`, "not defined"},
 		{`$util.escapeJavaScript("x")`, "$util is not supported"},
 		{`$input.json('$')`, "only $input.params"},
-		{`$input.params()`, "only $input.params"},
+		{`$input.params('a', 'b')`, "only $input.params"},
+		{`$input.params().header.keySet()`, "maps have only .get"},
 		{`#set($s = "x")$s.length()`, "only .contains"},
 		{`$context.identity.sourceIp`, "not defined"},
 		{`#set($context.requestId = "x")`, "not supported"},
