@@ -25,6 +25,8 @@ deps: node_modules ## install test dependencies (Go modules, dynalite)
 .PHONY: test
 test: deps ## run every test (race detector on) and fail below $(COVER_MIN)% total coverage
 	rm -rf coverage && mkdir -p coverage/data
+	@command -v cfn-lint >/dev/null || echo "NOTE: cfn-lint not found: the template lint tests SKIP (.ci/run installs it)"
+	@$${SAM_PYTHON:-python3} -c 'import samtranslator' 2>/dev/null || echo "NOTE: aws-sam-translator not importable: the SAM transform tests SKIP (.ci/run installs it)"
 	@# The e2e tests build the Lambda binaries with -cover and point their
 	@# GOCOVERDIR at -test.gocoverdir, so their runs count too.
 	$(GO) test -race -count=1 -cover -covermode=atomic -coverpkg=./... ./... -args -test.gocoverdir=$(CURDIR)/coverage/data
