@@ -27,6 +27,7 @@ test: deps ## run every test (race detector on) and fail below $(COVER_MIN)% tot
 	rm -rf coverage && mkdir -p coverage/data
 	@command -v cfn-lint >/dev/null || echo "NOTE: cfn-lint not found: the template lint tests SKIP (.ci/run installs it)"
 	@$${SAM_PYTHON:-python3} -c 'import samtranslator' 2>/dev/null || echo "NOTE: aws-sam-translator not importable: the SAM transform tests SKIP (.ci/run installs it)"
+	@command -v moto_server >/dev/null || echo "NOTE: moto_server not found: the live-API pre-flight tests SKIP (.ci/run installs it)"
 	@# The e2e tests build the Lambda binaries with -cover and point their
 	@# GOCOVERDIR at -test.gocoverdir, so their runs count too.
 	$(GO) test -race -count=1 -cover -covermode=atomic -coverpkg=./... ./... -args -test.gocoverdir=$(CURDIR)/coverage/data
@@ -74,7 +75,7 @@ bench-coldstart: node_modules ## GetJobFn cold start vs an empty function, warm 
 STAGE ?= prod
 
 .PHONY: deploy deploy-check redeploy-stage
-deploy-check: ## create and check the change set for STAGE=prod (template tests, sam build, sam deploy --no-execute-changeset, deploycheck); executes nothing
+deploy-check: ## check samconfig.toml and the live API (pre-flight), then create and check the change set for STAGE=prod; executes nothing
 	$(GO) test -count=1 ./deploy/samtemplate/
 	DEPLOY_DRY_RUN=1 STAGE=$(STAGE) deploy/scripts/deploy.sh
 

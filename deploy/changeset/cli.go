@@ -1,6 +1,7 @@
 package changeset
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,13 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/deepfoundai/jobs-api/deploy/preflight"
 	"github.com/deepfoundai/jobs-api/deploy/samconfig"
 	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
 )
@@ -31,6 +39,12 @@ const usage = `usage:
       parameter-override rules and exits 1 listing every parameter that is
       missing, unknown, a placeholder, empty without a default, or outside its
       constraints.
+  deploycheck preflight [-template template.yaml] [-config samconfig.toml] -env ENV
+      Reads the live account (AWS credentials and region as the AWS CLI finds them;
+      the config's region by default) and exits 1 listing every conflict the deploy
+      would run into: methods or variable path parts already on the API, the
+      owner's preflight, gateway responses, an OpenAPI-body API, the stage's owner,
+      tables and log groups left behind. Warnings are printed and do not stop it.
   deploycheck arn [FILE]
       Prints the change set ARN from 'sam deploy --no-execute-changeset' output;
       exits 3 when SAM reported no changes to deploy.
@@ -50,6 +64,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runARN(args[1:], stdin, stdout, stderr)
 	case "config":
 		return runConfig(args[1:], stdout, stderr)
+	case "preflight":
+		return runPreflight(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
@@ -176,4 +192,57 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "  - "+p.String())
 	}
 	return ExitBlocked
+}
+
+func runPreflight(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("deploycheck preflight", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tplPath := fs.String("template", "template.yaml", "the SAM template")
+	cfgPath := fs.String("config", "samconfig.toml", "the SAM CLI config file")
+	env := fs.String("env", "", "the config environment (samconfig.toml section), e.g. prod")
+	if err := fs.Parse(args); err != nil {
+		return ExitError
+	}
+	if *env == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitError
+	}
+	tpl, err := samtemplate.Load(*tplPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "deploycheck:", err)
+		return ExitError
+	}
+	d, err := samconfig.Load(*cfgPath, *env)
+	if err != nil {
+		fmt.Fprintf(stderr, "deploycheck: %s: %v\n", *cfgPath, err)
+		return ExitBlocked
+	}
+	plan, err := preflight.NewPlan(tpl, d.Overrides, d.StackName, d.Region)
+	if err != nil {
+		fmt.Fprintln(stderr, "deploycheck:", err)
+		return ExitBlocked
+	}
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(d.Region))
+	if err != nil {
+		fmt.Fprintln(stderr, "deploycheck: AWS configuration:", err)
+		return ExitError
+	}
+	findings, err := preflight.Run(ctx, preflight.Clients{
+		APIGateway: apigateway.NewFromConfig(cfg), DynamoDB: dynamodb.NewFromConfig(cfg),
+		Logs: cloudwatchlogs.NewFromConfig(cfg), CloudFormation: cloudformation.NewFromConfig(cfg),
+	}, plan)
+	if err != nil {
+		fmt.Fprintln(stderr, "deploycheck:", err)
+		return ExitError
+	}
+	for _, f := range findings {
+		fmt.Fprintln(stderr, f)
+	}
+	if preflight.Refused(findings) {
+		fmt.Fprintf(stderr, "deploycheck: pre-flight REFUSED: the deploy of stack %s into API %s would fail or break the API; fix the above first (docs/deploy.md)\n", d.StackName, plan.RestAPIID)
+		return ExitBlocked
+	}
+	fmt.Fprintf(stdout, "deploycheck: pre-flight OK for stack %s on API %s (%d warning(s))\n", d.StackName, plan.RestAPIID, len(findings))
+	return ExitOK
 }

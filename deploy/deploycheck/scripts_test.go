@@ -78,6 +78,18 @@ case "$1 $2" in
 esac
 `
 
+// fakeDeploycheck runs the real deploycheck for everything but the
+// pre-flight, which needs the live account (deploy/preflight tests it
+// against moto); it logs the call and answers from FAKE_PREFLIGHT_RC.
+const fakeDeploycheck = `#!/usr/bin/env bash
+if [ "$1" = preflight ]; then
+  echo "deploycheck $*" >>"$FAKE_LOG"
+  [ "${FAKE_PREFLIGHT_RC:-0}" = 0 ] || echo "REFUSED ListJobsMethod: GET /v1/jobs already exists (fake)" >&2
+  exit "${FAKE_PREFLIGHT_RC:-0}"
+fi
+exec "$REAL_DEPLOYCHECK" "$@"
+`
+
 type scriptRun struct {
 	code   int
 	output string
@@ -89,7 +101,7 @@ type scriptRun struct {
 func runScript(t *testing.T, name string, env ...string) scriptRun {
 	t.Helper()
 	dir := t.TempDir()
-	for file, body := range map[string]string{"sam": fakeSam, "aws": fakeAWS} {
+	for file, body := range map[string]string{"sam": fakeSam, "aws": fakeAWS, "deploycheck": fakeDeploycheck} {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(body), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +118,8 @@ func runScript(t *testing.T, name string, env ...string) scriptRun {
 	cmd.Env = append(os.Environ(),
 		"PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"FAKE_LOG="+log,
-		"DEPLOYCHECK="+binary,
+		"DEPLOYCHECK="+filepath.Join(dir, "deploycheck"),
+		"REAL_DEPLOYCHECK="+binary,
 		"SAMCONFIG="+abs("testdata/samconfig.toml"),
 		"FAKE_SAM_OUTPUT="+abs(fixtures+"sam_deploy_changeset.txt"),
 		"FAKE_CHANGESET="+abs(fixtures+"safe_update.json"),
@@ -137,6 +150,9 @@ func runScript(t *testing.T, name string, env ...string) scriptRun {
 	return run
 }
 
+// preflightCall is how deploy.sh runs the pre-flight (the fake logs it).
+const preflightCall = "deploycheck preflight -template template.yaml -config "
+
 func TestDeployScript(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -151,6 +167,7 @@ func TestDeployScript(t *testing.T) {
 		{
 			name: "safe change set is executed, then the stage redeployed",
 			wantCalls: []string{
+				preflightCall,
 				"sam build",
 				"sam deploy --config-file " + mustAbs(t, "testdata/samconfig.toml") + " --config-env prod --no-execute-changeset --no-confirm-changeset --no-fail-on-empty-changeset",
 				"aws cloudformation describe-change-set --change-set-name " + arn + " --region us-east-1 --output json",
@@ -169,6 +186,7 @@ func TestDeployScript(t *testing.T) {
 			env:      []string{"FAKE_CHANGESET=removes_existing.json"},
 			wantCode: 1,
 			wantCalls: []string{
+				preflightCall,
 				"sam build",
 				"sam deploy ",
 				"aws cloudformation describe-change-set ",
@@ -179,6 +197,7 @@ func TestDeployScript(t *testing.T) {
 			name: "reviewed replacements are allowed",
 			env:  []string{"FAKE_CHANGESET=replaces_table.json", "DEPLOY_ALLOW=JobsTable,GetJobFnLogs"},
 			wantCalls: []string{
+				preflightCall,
 				"sam build", "sam deploy ", "aws cloudformation describe-change-set ", "aws cloudformation describe-stacks ",
 				"aws cloudformation execute-change-set ", "aws cloudformation wait ", "aws cloudformation describe-stacks ",
 				"aws cloudformation describe-stacks ", "aws apigateway get-stage ", "aws apigateway create-deployment ",
@@ -187,13 +206,13 @@ func TestDeployScript(t *testing.T) {
 		{
 			name:       "dry run stops after the check",
 			env:        []string{"DEPLOY_DRY_RUN=1"},
-			wantCalls:  []string{"sam build", "sam deploy ", "aws cloudformation describe-change-set "},
+			wantCalls:  []string{preflightCall, "sam build", "sam deploy ", "aws cloudformation describe-change-set "},
 			wantOutput: "was NOT executed",
 		},
 		{
 			name:       "nothing to deploy",
 			env:        []string{"FAKE_SAM_OUTPUT=sam_deploy_nochanges.txt"},
-			wantCalls:  []string{"sam build", "sam deploy "},
+			wantCalls:  []string{preflightCall, "sam build", "sam deploy "},
 			wantOutput: "no changes to deploy",
 		},
 		{
@@ -201,6 +220,7 @@ func TestDeployScript(t *testing.T) {
 			env:      []string{"FAKE_WAIT_RC=255"},
 			wantCode: 1,
 			wantCalls: []string{
+				preflightCall,
 				"sam build", "sam deploy ", "aws cloudformation describe-change-set ", "aws cloudformation describe-stacks ",
 				"aws cloudformation execute-change-set ", "aws cloudformation wait ",
 			},
@@ -210,8 +230,15 @@ func TestDeployScript(t *testing.T) {
 			name:       "other stage's stack and region from samconfig",
 			env:        []string{"STAGE=staging", "DEPLOY_DRY_RUN=1"},
 			wantCode:   1, // the fixture change set is for stack jobs-api
-			wantCalls:  []string{"sam build", "sam deploy --config-file " + mustAbs(t, "testdata/samconfig.toml") + " --config-env staging ", "aws cloudformation describe-change-set --change-set-name " + arn + " --region eu-west-1 "},
+			wantCalls:  []string{preflightCall, "sam build", "sam deploy --config-file " + mustAbs(t, "testdata/samconfig.toml") + " --config-env staging ", "aws cloudformation describe-change-set --change-set-name " + arn + " --region eu-west-1 "},
 			wantOutput: `change set is for stack "jobs-api", want "jobs-api-staging"`,
+		},
+		{
+			name:       "a pre-flight refusal stops the deploy before sam build",
+			env:        []string{"FAKE_PREFLIGHT_RC=1"},
+			wantCode:   1,
+			wantCalls:  []string{preflightCall},
+			wantOutput: "the pre-flight found conflicts",
 		},
 		{
 			name:       "placeholders in samconfig stop the deploy",

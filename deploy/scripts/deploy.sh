@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Deploys template.yaml to the jobs-api stack safely (docs/deploy.md):
+#   0. deploycheck config: samconfig.toml parsed as SAM CLI will, every value checked
+#      deploycheck preflight: the live API and account checked for conflicts
 #   1. sam build
 #   2. sam deploy --config-env $STAGE --no-execute-changeset: creates a change set, changes nothing
 #   3. deploycheck: refuses a change set that removes a resource, replaces a stateful one
@@ -51,6 +53,12 @@ fi
 if ! "$DEPLOYCHECK" config -template template.yaml -config "$CONFIG" -env "$STAGE"; then
   echo "deploy: fix $CONFIG [$STAGE.deploy.parameters] first (docs/deploy.md)" >&2
   exit 2
+fi
+
+echo "==> pre-flight against the live API and account"
+if ! "$DEPLOYCHECK" preflight -template template.yaml -config "$CONFIG" -env "$STAGE"; then
+  echo "deploy: NOT started: the pre-flight found conflicts (above); no change set was created" >&2
+  exit 1
 fi
 
 echo "==> sam build"
