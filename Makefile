@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 GO        ?= go
 COVER_MIN ?= 80
-LAMBDAS   := getjob submitjob listjobs canceljob updatejob
+LAMBDAS   := getjob submitjob listjobs canceljob updatejob sweepjobs checkjob
 # Lambda binaries: provided.al2023 on arm64 wants a static `bootstrap`;
 # lambda.norpc drops the legacy RPC mode the runtime API does not need.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
@@ -51,7 +51,7 @@ bin/%/bootstrap: FORCE
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $@ ./cmd/$*
 
 # SAM's makefile builder calls build-<LogicalId> with ARTIFACTS_DIR set.
-.PHONY: build-GetJobFn build-SubmitJobFn build-ListJobsFn build-CancelJobFn build-UpdateJobFn
+.PHONY: build-GetJobFn build-SubmitJobFn build-ListJobsFn build-CancelJobFn build-UpdateJobFn build-SweepJobsFn build-WorkerCheckFn
 build-GetJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/getjob
 build-SubmitJobFn:
@@ -62,6 +62,10 @@ build-CancelJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/canceljob
 build-UpdateJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/updatejob
+build-SweepJobsFn:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/sweepjobs
+build-WorkerCheckFn:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/checkjob
 
 # Cold start (init + first invoke) and warm memory of GetJobFn vs an empty
 # function under the Lambda Runtime Interface Emulator; bench/coldstart/RESULTS.md.

@@ -72,6 +72,19 @@ var wantGrants = map[string]map[string][]string{
 		"sqs:GetQueueAttributes": {statusQueueArn},
 		"sqs:ReceiveMessage":     {statusQueueArn},
 	},
+	// Sweep: List (Query on the status index, no Scan), then Expire
+	// (GetLatest and a conditional Update) per candidate.
+	"SweepJobsFn": {
+		"dynamodb:Query":   {`!Sub "${JobsTable.Arn}/index/byStatus"`},
+		"dynamodb:GetItem": {tableArn},
+		"dynamodb:PutItem": {tableArn},
+	},
+	// Check: GetLatest, and on a PROCESSING job a conditional Update (the
+	// heartbeat).
+	"WorkerCheckFn": {
+		"dynamodb:GetItem": {tableArn},
+		"dynamodb:PutItem": {tableArn},
+	},
 }
 
 const (
@@ -136,6 +149,8 @@ var repoChecks = []repoCheck{
 	{"table definition", checkTableDefinition},
 	{"cursor key", checkCursorKey},
 	{"status events", checkStatusEvents},
+	{"sweeper", checkSweeper},
+	{"worker check", checkWorkerCheck},
 }
 
 func TestRepoTemplate(t *testing.T) {
@@ -822,6 +837,9 @@ func checkInvokePermissions(t *samtemplate.Template) error {
 	}
 	found := map[string]bool{}
 	for _, id := range samtemplate.ResourcesOfType(t, "AWS::Lambda::Permission") {
+		if id == workerCheckPermission { // checkWorkerCheck's
+			continue
+		}
 		p := t.Resources[id].Properties
 		name, arg, _ := samtemplate.IntrinsicName(p["SourceArn"])
 		arn, _ := arg.(string)

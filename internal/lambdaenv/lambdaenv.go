@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
 
 // Config is what the functions read from their environment.
@@ -22,6 +24,13 @@ type Config struct {
 	CallTimeout time.Duration
 	// Retention is JOB_RETENTION_DAYS: how long terminal jobs are kept.
 	Retention time.Duration
+	// Limits are JOB_QUEUE_TIMEOUT_SECONDS, JOB_HEARTBEAT_TIMEOUT_SECONDS,
+	// JOB_RUN_TIMEOUT_SECONDS and JOB_CANCEL_TIMEOUT_SECONDS: how long a job
+	// may stay unfinished (jobs.Limits; zero fields take the defaults).
+	Limits jobs.Limits
+	// MetricsNamespace is METRICS_NAMESPACE, the CloudWatch namespace of
+	// the metrics a function logs (the sweeper).
+	MetricsNamespace string
 }
 
 // Load reads the environment. defaultOrigins applies when ALLOWED_ORIGINS is
@@ -43,9 +52,26 @@ func Load(defaultOrigins string) (Config, error) {
 		return c, err
 	}
 	days, err := positiveInt("JOB_RETENTION_DAYS")
+	if err != nil {
+		return c, err
+	}
 	c.CallTimeout = time.Duration(ms) * time.Millisecond
 	c.Retention = time.Duration(days) * 24 * time.Hour
-	return c, err
+	c.MetricsNamespace = os.Getenv("METRICS_NAMESPACE")
+	for _, l := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"JOB_QUEUE_TIMEOUT_SECONDS", &c.Limits.Queue}, {"JOB_HEARTBEAT_TIMEOUT_SECONDS", &c.Limits.Heartbeat},
+		{"JOB_RUN_TIMEOUT_SECONDS", &c.Limits.Run}, {"JOB_CANCEL_TIMEOUT_SECONDS", &c.Limits.Cancel},
+	} {
+		n, err := positiveInt(l.name)
+		if err != nil {
+			return c, err
+		}
+		*l.dst = time.Duration(n) * time.Second
+	}
+	return c, nil
 }
 
 // positiveInt reads an optional positive integer; 0 when unset.

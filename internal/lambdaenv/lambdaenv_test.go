@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/lambdaenv"
 )
 
-var vars = []string{"JOBS_TABLE", "ALLOWED_ORIGINS", "PIPELINE_QUEUE_URL", "DYNAMODB_TIMEOUT_MS", "JOB_RETENTION_DAYS"}
+var vars = []string{"JOBS_TABLE", "ALLOWED_ORIGINS", "PIPELINE_QUEUE_URL", "DYNAMODB_TIMEOUT_MS", "JOB_RETENTION_DAYS",
+	"JOB_QUEUE_TIMEOUT_SECONDS", "JOB_HEARTBEAT_TIMEOUT_SECONDS", "JOB_RUN_TIMEOUT_SECONDS", "JOB_CANCEL_TIMEOUT_SECONDS", "METRICS_NAMESPACE"}
 
 const defaultOrigins = "https://default.example.com"
 
@@ -51,6 +53,15 @@ func TestLoad(t *testing.T) {
 		{name: "timeout not a number", env: map[string]string{"JOBS_TABLE": "J", "DYNAMODB_TIMEOUT_MS": "3s"}, wantErr: `"3s"`},
 		{name: "timeout fractional", env: map[string]string{"JOBS_TABLE": "J", "DYNAMODB_TIMEOUT_MS": "1.5"}, wantErr: "DYNAMODB_TIMEOUT_MS"},
 		{name: "timeout with spaces", env: map[string]string{"JOBS_TABLE": "J", "DYNAMODB_TIMEOUT_MS": " 100"}, wantErr: "DYNAMODB_TIMEOUT_MS"},
+		{
+			name: "limits",
+			env: map[string]string{"JOBS_TABLE": "J", "JOB_QUEUE_TIMEOUT_SECONDS": "3600", "JOB_HEARTBEAT_TIMEOUT_SECONDS": "600",
+				"JOB_RUN_TIMEOUT_SECONDS": "7200", "JOB_CANCEL_TIMEOUT_SECONDS": "300", "METRICS_NAMESPACE": "JobsApi/prod"},
+			want: lambdaenv.Config{Table: "J", AllowedOrigins: defaultOrigins, MetricsNamespace: "JobsApi/prod",
+				Limits: jobs.Limits{Queue: time.Hour, Heartbeat: 10 * time.Minute, Run: 2 * time.Hour, Cancel: 5 * time.Minute}},
+		},
+		{name: "heartbeat limit zero", env: map[string]string{"JOBS_TABLE": "J", "JOB_HEARTBEAT_TIMEOUT_SECONDS": "0"}, wantErr: "JOB_HEARTBEAT_TIMEOUT_SECONDS"},
+		{name: "cancel limit not a number", env: map[string]string{"JOBS_TABLE": "J", "JOB_CANCEL_TIMEOUT_SECONDS": "5m"}, wantErr: "JOB_CANCEL_TIMEOUT_SECONDS"},
 		{name: "retention zero", env: map[string]string{"JOBS_TABLE": "J", "JOB_RETENTION_DAYS": "0"}, wantErr: "JOB_RETENTION_DAYS"},
 		{name: "retention not a number", env: map[string]string{"JOBS_TABLE": "J", "JOB_RETENTION_DAYS": "thirty"}, wantErr: "JOB_RETENTION_DAYS"},
 	}

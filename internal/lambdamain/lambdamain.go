@@ -42,7 +42,7 @@ func (e Env) Check(what string, err error) {
 // Service returns the jobs service on the store, with the configured
 // retention; callers add the ports their function needs.
 func (e Env) Service() *jobs.Service {
-	return &jobs.Service{Store: e.Store, Retention: e.Config.Retention, Log: e.Log}
+	return &jobs.Service{Store: e.Store, Retention: e.Config.Retention, Limits: e.Config.Limits, Log: e.Log}
 }
 
 // Handler returns the API Gateway handler for svc, with the CORS policy and

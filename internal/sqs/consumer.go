@@ -1,40 +1,21 @@
 package sqs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/worker"
 )
-
-// StatusEvent is the body of a message on the status-events queue: the video
-// pipeline's report on one job. Fields other than these are ignored, so the
-// pipeline may add its own (an event id, a timestamp) without breaking us.
-//
-//	{"jobId":"job_…","status":"PROCESSING","progress":40}
-//	{"jobId":"job_…","status":"COMPLETED","outputUrl":"https://…/out.mp4"}
-//	{"jobId":"job_…","status":"FAILED","error":{"code":"GPU_OOM","message":"…"}}
-type StatusEvent struct {
-	JobID     string            `json:"jobId"`
-	Status    string            `json:"status"`
-	Progress  *int              `json:"progress,omitempty"`
-	OutputURL string            `json:"outputUrl,omitempty"`
-	Error     *StatusEventError `json:"error,omitempty"`
-}
-
-// StatusEventError says why a job FAILED.
-type StatusEventError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
 
 // Advancer applies pipeline events; *jobs.Service is one.
 type Advancer interface {
@@ -192,22 +173,44 @@ func (c *Consumer) malformed(ctx context.Context, m events.SQSMessage, err error
 		"messageId", m.MessageId, "receiveCount", m.Attributes["ApproximateReceiveCount"], "reason", jobs.ErrorMessage(err), "body", body)
 }
 
-// DecodeStatusEvent reads a message body into a jobs.Event and validates it
-// (jobs.Event.Validate). Every error is EINVALID and says what is wrong.
+// statusEventFields are the status event's field names. Other fields are
+// ignored (the pipeline may add an event id or a timestamp), but a known
+// name in another letter case is refused: encoding/json alone would accept
+// "Status" for "status", and the documentation says names match exactly.
+var statusEventFields = []string{"jobId", "status", "progress", "outputUrl", "error"}
+
+// DecodeStatusEvent reads a message body (worker.StatusEvent, the documented
+// status event) into a jobs.Event and validates it (jobs.Event.Validate). A
+// fractional progress (40.5) is rounded down. Every error is EINVALID and
+// says what is wrong.
 func DecodeStatusEvent(body []byte) (jobs.Event, error) {
-	var se StatusEvent
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&se); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
+	}
+	for name := range fields {
+		for _, known := range statusEventFields {
+			if name != known && strings.EqualFold(name, known) {
+				return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "%.64s: unknown field; names are case-sensitive (%s)", name, known)
+			}
+		}
+	}
+	var se worker.StatusEvent
+	if err := json.Unmarshal(body, &se); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
 			return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "%s: wrong type (%s)", typeErr.Field, typeErr.Value)
 		}
-		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "body: not a JSON object")
-	}
-	if dec.More() {
 		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
 	}
-	ev := jobs.Event{JobID: se.JobID, Status: jobs.Status(se.Status), Progress: se.Progress, OutputURL: se.OutputURL}
+	ev := jobs.Event{JobID: se.JobID, Status: jobs.Status(se.Status), OutputURL: se.OutputURL}
+	if se.Progress != nil {
+		if *se.Progress < 0 || *se.Progress > 100 {
+			return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "progress: a number from 0 to 100")
+		}
+		p := int(math.Floor(*se.Progress))
+		ev.Progress = &p
+	}
 	if se.Error != nil {
 		ev.Error = &jobs.JobError{Code: se.Error.Code, Message: se.Error.Message}
 	}
@@ -220,9 +223,13 @@ func DecodeStatusEvent(body []byte) (jobs.Event, error) {
 // EncodeStatusEvent writes ev as a message body, for producers in Go (and
 // tests).
 func EncodeStatusEvent(ev jobs.Event) (string, error) {
-	se := StatusEvent{JobID: ev.JobID, Status: string(ev.Status), Progress: ev.Progress, OutputURL: ev.OutputURL}
+	se := worker.StatusEvent{JobID: ev.JobID, Status: worker.Status(ev.Status), OutputURL: ev.OutputURL}
+	if ev.Progress != nil {
+		p := float64(*ev.Progress)
+		se.Progress = &p
+	}
 	if ev.Error != nil {
-		se.Error = &StatusEventError{Code: ev.Error.Code, Message: ev.Error.Message}
+		se.Error = &worker.EventError{Code: ev.Error.Code, Message: ev.Error.Message}
 	}
 	b, err := json.Marshal(se)
 	if err != nil {

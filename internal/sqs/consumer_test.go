@@ -79,7 +79,9 @@ func TestConsumerReportsWhatToRetry(t *testing.T) {
 		"m-notjson":     `not json`,
 		"m-array":       `[1,2]`,
 		"m-type":        `{"jobId":"job_1","status":"PROCESSING","progress":"5"}`,
-		"m-fraction":    `{"jobId":"job_1","status":"PROCESSING","progress":5.5}`,
+		"m-fraction101": `{"jobId":"job_1","status":"PROCESSING","progress":100.5}`,
+		"m-case":        `{"jobId":"job_1","Status":"PROCESSING"}`,
+		"m-case-id":     `{"JOBID":"job_1","status":"PROCESSING"}`,
 		"m-nooutput":    `{"jobId":"job_1","status":"COMPLETED"}`,
 		"m-noerror":     `{"jobId":"job_1","status":"FAILED"}`,
 		"m-status":      `{"jobId":"job_1","status":"DONE"}`,
@@ -245,6 +247,38 @@ func TestConsumerOnDynamoDB(t *testing.T) {
 		// Writes: at most one per distinct step (3 progress values, 1 end).
 		if j.Version > int64(1+len(sequence)) {
 			t.Errorf("job_%d has version %d: duplicates were written", i, j.Version)
+		}
+	}
+}
+
+// TestDecodeStatusEventProgress: a fractional progress (a percentage
+// computation) is accepted and rounded down, never sent to the DLQ.
+func TestDecodeStatusEventProgress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body string
+		want int
+	}{
+		{`{"jobId":"job_1","status":"PROCESSING","progress":40.5}`, 40},
+		{`{"jobId":"job_1","status":"PROCESSING","progress":99.999}`, 99},
+		{`{"jobId":"job_1","status":"PROCESSING","progress":0.2}`, 0},
+		{`{"jobId":"job_1","status":"PROCESSING","progress":100.0}`, 100},
+		{`{"jobId":"job_1","status":"PROCESSING","progress":4e1}`, 40},
+	}
+	for _, tt := range tests {
+		ev, err := sqs.DecodeStatusEvent([]byte(tt.body))
+		if err != nil || ev.Progress == nil || *ev.Progress != tt.want {
+			t.Errorf("DecodeStatusEvent(%s) = %+v, %v; want progress %d", tt.body, ev, err, tt.want)
+		}
+	}
+	for _, body := range []string{
+		`{"jobId":"job_1","status":"PROCESSING","progress":-0.5}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":100.01}`,
+		`{"jobId":"job_1","status":"PROCESSING","Progress":5}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":"5"}`,
+	} {
+		if _, err := sqs.DecodeStatusEvent([]byte(body)); jobs.ErrorCode(err) != jobs.EINVALID {
+			t.Errorf("DecodeStatusEvent(%s) error = %v, want %s", body, err, jobs.EINVALID)
 		}
 	}
 }

@@ -4,6 +4,8 @@ package sqs
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/awsenv"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/worker"
 )
 
 // API is the subset of the SQS client the pipeline uses.
@@ -51,29 +54,23 @@ func NewClientFromEnv() (*awssqs.Client, error) {
 	}), nil
 }
 
-// Message is the body the pipeline receives: the job's ID, owner and what
-// to make. The pipeline reports back with status events keyed by jobId.
-type Message struct {
-	JobID     string         `json:"jobId"`
-	OwnerID   string         `json:"ownerId"`
-	CreatedAt string         `json:"createdAt"`
-	Request   MessageRequest `json:"request"`
+// Handoff is the body the pipeline receives for j: its ID, owner, deadline
+// and what to make (worker.Handoff, the documented hand-off message). The
+// pipeline reports back with status events keyed by jobId.
+func Handoff(j jobs.Job) worker.Handoff {
+	return worker.Handoff{
+		JobID: j.ID, OwnerID: j.OwnerID, CreatedAt: jobs.FormatTime(j.CreatedAt), Deadline: jobs.FormatTime(j.Deadline),
+		Request: worker.Request{Prompt: j.Spec.Prompt, DurationSeconds: j.Spec.DurationSeconds, AspectRatio: j.Spec.AspectRatio, Resolution: j.Spec.Resolution},
+	}
 }
 
-// MessageRequest is the generation request.
-type MessageRequest struct {
-	Prompt          string `json:"prompt"`
-	DurationSeconds int    `json:"durationSeconds"`
-	AspectRatio     string `json:"aspectRatio"`
-	Resolution      string `json:"resolution"`
-}
-
-// Enqueue sends j as a Message. Failures are EUNAVAILABLE.
+// Enqueue sends j's Handoff. On a FIFO queue (a URL ending in ".fifo", which
+// SQS requires them to) the message group is the job ID, so jobs are not
+// serialised behind each other, and the deduplication ID is the job ID and
+// version: a retried hand-off of the same job within SQS's five-minute
+// window is delivered once. Failures are EUNAVAILABLE.
 func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
-	body, err := json.Marshal(Message{
-		JobID: j.ID, OwnerID: j.OwnerID, CreatedAt: jobs.FormatTime(j.CreatedAt),
-		Request: MessageRequest{Prompt: j.Spec.Prompt, DurationSeconds: j.Spec.DurationSeconds, AspectRatio: j.Spec.AspectRatio, Resolution: j.Spec.Resolution},
-	})
+	body, err := json.Marshal(Handoff(j))
 	if err != nil {
 		return jobs.Wrap(jobs.EINTERNAL, err, "encode pipeline message")
 	}
@@ -83,10 +80,15 @@ func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	if _, err := p.client.SendMessage(ctx, &awssqs.SendMessageInput{
+	in := &awssqs.SendMessageInput{
 		QueueUrl:    aws.String(p.queueURL),
 		MessageBody: aws.String(string(body)),
-	}); err != nil {
+	}
+	if strings.HasSuffix(p.queueURL, ".fifo") {
+		in.MessageGroupId = aws.String(j.ID)
+		in.MessageDeduplicationId = aws.String(j.ID + "-" + strconv.FormatInt(j.Version, 10))
+	}
+	if _, err := p.client.SendMessage(ctx, in); err != nil {
 		return jobs.Wrap(jobs.EUNAVAILABLE, err, "The video pipeline is not accepting jobs; retry shortly.")
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
+	"github.com/deepfoundai/jobs-api/worker"
 )
 
 const queueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/video-pipeline"
@@ -82,7 +83,7 @@ func TestEnqueueSendsTheDocumentedMessage(t *testing.T) {
 	}
 
 	// The exported wire types decode it back.
-	var typed sqs.Message
+	var typed worker.Handoff
 	if err := json.Unmarshal([]byte(body), &typed); err != nil || typed.Request.Prompt != job.Spec.Prompt || typed.JobID != job.ID {
 		t.Errorf("decoded Message = %+v, %v", typed, err)
 	}

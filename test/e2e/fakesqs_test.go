@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/deepfoundai/jobs-api/internal/sqs"
 	"github.com/deepfoundai/jobs-api/test/testenv"
+	"github.com/deepfoundai/jobs-api/worker"
 )
 
 // sqsFailure is how a fakeSQS answers SendMessage.
@@ -34,8 +34,8 @@ type fakeSQS struct {
 	fail     sqsFailure
 
 	mu       sync.Mutex
-	attempts []sqs.Message // every well-formed SendMessage, accepted or not
-	accepted []sqs.Message
+	attempts []worker.Handoff // every well-formed SendMessage, accepted or not
+	accepted []worker.Handoff
 	problems []string // requests the real service would have refused
 }
 
@@ -98,7 +98,7 @@ func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist.")
 		return
 	}
-	var msg sqs.Message
+	var msg worker.Handoff
 	dec := json.NewDecoder(strings.NewReader(in.MessageBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&msg); err != nil {
@@ -141,21 +141,21 @@ func (f *fakeSQS) problemList() []string {
 }
 
 // messages returns the accepted messages for jobID ("" for all).
-func (f *fakeSQS) messages(jobID string) []sqs.Message {
+func (f *fakeSQS) messages(jobID string) []worker.Handoff {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return filterMessages(f.accepted, jobID)
 }
 
 // attemptsFor returns every SendMessage attempt for jobID ("" for all).
-func (f *fakeSQS) attemptsFor(jobID string) []sqs.Message {
+func (f *fakeSQS) attemptsFor(jobID string) []worker.Handoff {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return filterMessages(f.attempts, jobID)
 }
 
-func filterMessages(ms []sqs.Message, jobID string) []sqs.Message {
-	var out []sqs.Message
+func filterMessages(ms []worker.Handoff, jobID string) []worker.Handoff {
+	var out []worker.Handoff
 	for _, m := range ms {
 		if jobID == "" || m.JobID == jobID {
 			out = append(out, m)

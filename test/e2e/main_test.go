@@ -23,6 +23,8 @@ var (
 	listJobsBin  string
 	cancelJobBin string
 	updateJobBin string
+	sweepJobsBin string
+	checkJobBin  string
 	coverDir     string
 	skipReason   string
 )
@@ -86,6 +88,8 @@ func buildAll(dir string) error {
 		"listjobs":  &listJobsBin,
 		"canceljob": &cancelJobBin,
 		"updatejob": &updateJobBin,
+		"sweepjobs": &sweepJobsBin,
+		"checkjob":  &checkJobBin,
 	}
 	var pkgs []string
 	for _, name := range slices.Sorted(maps.Keys(functions)) {
