@@ -13,6 +13,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/invoke"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/mock"
+	"github.com/deepfoundai/jobs-api/test/contracttest"
 	"github.com/deepfoundai/jobs-api/test/jobstest"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 	"github.com/deepfoundai/jobs-api/worker"
@@ -62,6 +63,9 @@ func TestCheckHandler(t *testing.T) {
 	for _, tt := range tests {
 		got, err := h.Handle(context.Background(), json.RawMessage(tt.payload))
 		if tt.err != "" {
+			if contracttest.Check(t, contracttest.CheckRequest, []byte(tt.payload)) == nil {
+				t.Errorf("check-request schema accepts %.40s, which the function refuses", tt.payload)
+			}
 			if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
 				t.Errorf("Handle(%.40s) error = %v, want %q…", tt.payload, err, tt.err)
 			}
@@ -70,6 +74,9 @@ func TestCheckHandler(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("Handle(%s) = %+v, %v; want %+v", tt.payload, got, err, tt.want)
 		}
+		contracttest.Valid(t, contracttest.CheckRequest, []byte(tt.payload))
+		out, _ := json.Marshal(got)
+		contracttest.Valid(t, contracttest.CheckResponse, out)
 	}
 	// A check four minutes on kept job_run alive (a heartbeat).
 	clock.Set(jobstest.T0.Add(3 * time.Minute))

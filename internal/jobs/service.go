@@ -256,6 +256,14 @@ const (
 // writes reports whether an outcome is stored.
 func (o Outcome) writes() bool { return o == Applied || o == Heartbeat }
 
+// Limits of an Event, documented in README (status events) and
+// docs/schemas/status-event.schema.json.
+const (
+	MaxOutputURLBytes    = 2048
+	MaxErrorCodeBytes    = 64
+	MaxErrorMessageBytes = 1024
+)
+
 // Validate returns EINVALID for an event no job could accept.
 func (e Event) Validate() error {
 	if err := ValidateID(e.JobID); err != nil {
@@ -274,15 +282,15 @@ func (e Event) Validate() error {
 	}
 	if e.OutputURL != "" {
 		u, err := url.Parse(e.OutputURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(e.OutputURL) > 2048 {
-			return Errorf(EINVALID, "outputUrl: an absolute http(s) URL of at most 2048 bytes")
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(e.OutputURL) > MaxOutputURLBytes {
+			return Errorf(EINVALID, "outputUrl: an absolute http(s) URL of at most %d bytes", MaxOutputURLBytes)
 		}
 	}
 	if (e.Status == Failed) != (e.Error != nil) {
 		return Errorf(EINVALID, "error: required with FAILED, and only with it")
 	}
-	if e.Error != nil && (e.Error.Code == "" || e.Error.Message == "" || len(e.Error.Code) > 64 || len(e.Error.Message) > 1024) {
-		return Errorf(EINVALID, "error: code (1-64 bytes) and message (1-1024 bytes) are required")
+	if e.Error != nil && (e.Error.Code == "" || e.Error.Message == "" || len(e.Error.Code) > MaxErrorCodeBytes || len(e.Error.Message) > MaxErrorMessageBytes) {
+		return Errorf(EINVALID, "error: code (1-%d bytes) and message (1-%d bytes) are required", MaxErrorCodeBytes, MaxErrorMessageBytes)
 	}
 	return nil
 }

@@ -1,4 +1,5 @@
-// Package mock holds fakes of the domain's ports made of function fields,
+// Package mock holds fakes of the domain's ports (and of the AWS calls the
+// worker package makes) made of function fields,
 // for unit tests that need to script a store or pipeline call by call or
 // inject a fault. Real behaviour lives in internal/inmem.
 package mock
@@ -8,6 +9,9 @@ import (
 	"errors"
 	"sync"
 	"testing"
+
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
@@ -107,4 +111,43 @@ func StrictPipeline(t testing.TB) *Pipeline {
 		t.Errorf("unexpected Pipeline.Enqueue(%q)", j.ID)
 		return ErrUnexpected
 	}}
+}
+
+// SQS is the SendMessage part of an SQS client (internal/sqs.API,
+// worker.SQSAPI): it records every input, then calls SendMessageFn (nil:
+// accept).
+type SQS struct {
+	SendMessageFn func(ctx context.Context, in *awssqs.SendMessageInput) (*awssqs.SendMessageOutput, error)
+
+	mu    sync.Mutex
+	calls []*awssqs.SendMessageInput
+}
+
+// SendMessage records in and calls SendMessageFn.
+func (q *SQS) SendMessage(ctx context.Context, in *awssqs.SendMessageInput, _ ...func(*awssqs.Options)) (*awssqs.SendMessageOutput, error) {
+	q.mu.Lock()
+	q.calls = append(q.calls, in)
+	q.mu.Unlock()
+	if q.SendMessageFn == nil {
+		return &awssqs.SendMessageOutput{}, nil
+	}
+	return q.SendMessageFn(ctx, in)
+}
+
+// Calls returns the inputs SendMessage was given, in order.
+func (q *SQS) Calls() []*awssqs.SendMessageInput {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]*awssqs.SendMessageInput(nil), q.calls...)
+}
+
+// Lambda is the Invoke part of a Lambda client (worker.LambdaAPI): it calls
+// InvokeFn.
+type Lambda struct {
+	InvokeFn func(ctx context.Context, in *awslambda.InvokeInput) (*awslambda.InvokeOutput, error)
+}
+
+// Invoke calls InvokeFn.
+func (l *Lambda) Invoke(ctx context.Context, in *awslambda.InvokeInput, _ ...func(*awslambda.Options)) (*awslambda.InvokeOutput, error) {
+	return l.InvokeFn(ctx, in)
 }

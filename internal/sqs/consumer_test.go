@@ -17,6 +17,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
+	"github.com/deepfoundai/jobs-api/test/contracttest"
 	"github.com/deepfoundai/jobs-api/test/jobstest"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 )
@@ -280,5 +281,67 @@ func TestDecodeStatusEventProgress(t *testing.T) {
 		if _, err := sqs.DecodeStatusEvent([]byte(body)); jobs.ErrorCode(err) != jobs.EINVALID {
 			t.Errorf("DecodeStatusEvent(%s) error = %v, want %s", body, err, jobs.EINVALID)
 		}
+	}
+}
+
+// TestStatusEventSchemaAgrees holds docs/schemas/status-event.schema.json and
+// DecodeStatusEvent to the same answer on every body: what one accepts the
+// other accepts, what one refuses the other refuses.
+func TestStatusEventSchemaAgrees(t *testing.T) {
+	t.Parallel()
+	long := "https://cdn.example.com/" + strings.Repeat("a", 2048-24)
+	bodies := []string{
+		`{"jobId":"job_1","status":"PROCESSING","progress":40}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":40.5}`,
+		`{"jobId":"job_1","status":"PROCESSING"}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":0}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":100}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":-1}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":101}`,
+		`{"jobId":"job_1","status":"PROCESSING","progress":"5"}`,
+		`{"jobId":"job_1","status":"PROCESSING","eventId":"e-1","sentAt":"2025-06-23T12:00:00Z"}`,
+		`{"jobId":"job_1","status":"COMPLETED","outputUrl":"https://cdn.example.com/o.mp4"}`,
+		`{"jobId":"job_1","status":"COMPLETED","outputUrl":"` + long + `"}`,
+		`{"jobId":"job_1","status":"COMPLETED","outputUrl":"` + long + `b"}`,
+		`{"jobId":"job_1","status":"COMPLETED","outputUrl":"ftp://cdn.example.com/o.mp4"}`,
+		`{"jobId":"job_1","status":"COMPLETED"}`,
+		`{"jobId":"job_1","status":"PROCESSING","outputUrl":"https://cdn.example.com/o.mp4"}`,
+		`{"jobId":"job_1","status":"FAILED","error":{"code":"GPU_OOM","message":"out of memory"}}`,
+		`{"jobId":"job_1","status":"FAILED","error":{"code":"` + strings.Repeat("C", 64) + `","message":"` + strings.Repeat("m", 1024) + `"}}`,
+		`{"jobId":"job_1","status":"FAILED","error":{"code":"` + strings.Repeat("C", 65) + `","message":"m"}}`,
+		`{"jobId":"job_1","status":"FAILED","error":{"code":"X","message":""}}`,
+		`{"jobId":"job_1","status":"FAILED"}`,
+		`{"jobId":"job_1","status":"CANCELLED"}`,
+		`{"jobId":"job_1","status":"CANCELLED","error":{"code":"X","message":"x"}}`,
+		`{"jobId":"job_1","status":"QUEUED"}`,
+		`{"jobId":"job_1","status":"processing"}`,
+		`{"jobId":"job_1","Status":"PROCESSING"}`,
+		`{"JobId":"job_1","status":"PROCESSING"}`,
+		`{"jobId":"job_1","status":"PROCESSING","OUTPUTURL":"x"}`,
+		`{"jobId":"../etc","status":"PROCESSING"}`,
+		`{"jobId":"","status":"PROCESSING"}`,
+		`{"jobId":"` + strings.Repeat("j", 129) + `","status":"PROCESSING"}`,
+		`{"status":"PROCESSING"}`,
+		`[1,2]`,
+		`"PROCESSING"`,
+	}
+	for _, body := range bodies {
+		_, decodeErr := sqs.DecodeStatusEvent([]byte(body))
+		schemaErr := contracttest.Check(t, contracttest.StatusEvent, []byte(body))
+		if (decodeErr == nil) != (schemaErr == nil) {
+			t.Errorf("%.120s:\n  DecodeStatusEvent: %v\n  schema: %v", body, decodeErr, schemaErr)
+		}
+	}
+	// What Go producers send is valid.
+	for _, ev := range []jobs.Event{
+		{JobID: "job_1", Status: jobs.Processing, Progress: new(int)},
+		{JobID: "job_1", Status: jobs.Completed, OutputURL: "https://cdn.example.com/o.mp4?a=1&b=2"},
+		{JobID: "job_1", Status: jobs.Failed, Error: &jobs.JobError{Code: "X", Message: "x"}},
+	} {
+		body, err := sqs.EncodeStatusEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		contracttest.Valid(t, contracttest.StatusEvent, []byte(body))
 	}
 }

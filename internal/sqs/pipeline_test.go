@@ -15,6 +15,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
+	"github.com/deepfoundai/jobs-api/test/contracttest"
 	"github.com/deepfoundai/jobs-api/worker"
 )
 
@@ -82,6 +83,7 @@ func TestEnqueueSendsTheDocumentedMessage(t *testing.T) {
 		t.Errorf("message %s carries the idempotency key", body)
 	}
 
+	contracttest.Valid(t, contracttest.Handoff, []byte(body))
 	// The exported wire types decode it back.
 	var typed worker.Handoff
 	if err := json.Unmarshal([]byte(body), &typed); err != nil || typed.Request.Prompt != job.Spec.Prompt || typed.JobID != job.ID {

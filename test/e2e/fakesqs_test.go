@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/deepfoundai/jobs-api/test/contracttest"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 	"github.com/deepfoundai/jobs-api/worker"
 )
@@ -29,6 +30,7 @@ const (
 // the AWS JSON 1.0 protocol (aws-sdk-go-v2's sqs client since v1.50) on one
 // queue. It records every attempt and the messages it accepted.
 type fakeSQS struct {
+	t        testing.TB
 	srv      *httptest.Server
 	queueURL string
 	fail     sqsFailure
@@ -41,7 +43,7 @@ type fakeSQS struct {
 
 func newFakeSQS(t *testing.T, fail sqsFailure) *fakeSQS {
 	t.Helper()
-	f := &fakeSQS{fail: fail}
+	f := &fakeSQS{t: t, fail: fail}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	f.queueURL = f.srv.URL + "/" + accountID + "/video-pipeline-jobs"
@@ -103,6 +105,9 @@ func (f *fakeSQS) serve(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&msg); err != nil {
 		f.problem(fmt.Sprintf("MessageBody is not a pipeline message (%v): %s", err, in.MessageBody))
+	}
+	if err := contracttest.Check(f.t, contracttest.Handoff, []byte(in.MessageBody)); err != nil {
+		f.problem(fmt.Sprintf("MessageBody does not satisfy docs/schemas/%s: %v", contracttest.Handoff, err))
 	}
 
 	f.mu.Lock()
