@@ -83,7 +83,7 @@ deploy-check: ## check samconfig.toml and the live API (pre-flight), then create
 	$(GO) test -count=1 ./deploy/samtemplate/
 	DEPLOY_DRY_RUN=1 STAGE=$(STAGE) deploy/scripts/deploy.sh
 
-deploy: ## deploy STAGE=prod: template tests, sam build, change set, deploycheck, execute, redeploy the API stage
+deploy: ## execute the change set deploy-check reviewed for STAGE=prod (or create one and ask), then redeploy the API stage
 	$(GO) test -count=1 ./deploy/samtemplate/
 	STAGE=$(STAGE) deploy/scripts/deploy.sh
 

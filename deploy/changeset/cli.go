@@ -29,7 +29,7 @@ const (
 )
 
 const usage = `usage:
-  deploycheck check [-stack NAME] [-allow LOGICAL_ID,...] [FILE]
+  deploycheck check [-stack NAME] [-allow LOGICAL_ID,...] [-template template.yaml] [FILE]
       Reads 'aws cloudformation describe-change-set --output json' (FILE, or stdin
       when FILE is absent or -), prints the changes, and exits 1 listing why when
       the change set removes a resource, replaces a stateful one, touches a REST
@@ -81,8 +81,17 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	p := DefaultPolicy()
 	fs.StringVar(&p.Stack, "stack", p.Stack, "stack the change set must belong to (empty: any)")
 	allow := fs.String("allow", "", "comma-separated logical IDs whose removal or replacement is accepted")
+	tplPath := fs.String("template", "", "the template deployed (explains removals of resources whose Condition is false)")
 	if err := fs.Parse(args); err != nil {
 		return ExitError
+	}
+	if *tplPath != "" {
+		tpl, err := samtemplate.Load(*tplPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "deploycheck:", err)
+			return ExitError
+		}
+		p.Template = tpl
 	}
 	p.Allow = map[string]bool{}
 	for _, id := range strings.Split(*allow, ",") {
@@ -103,8 +112,19 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	Summary(stdout, cs)
 	findings := Check(cs, p)
+	allowed := Allowed(cs, p)
+	if len(allowed) > 0 {
+		fmt.Fprintf(stdout, "deploycheck: %d removal(s)/replacement(s) allowed with -allow; executing the change set does this:\n", len(allowed))
+		for _, f := range allowed {
+			fmt.Fprintln(stdout, "  - "+f.String())
+		}
+	}
 	if len(findings) == 0 {
-		fmt.Fprintln(stdout, "deploycheck: OK - no removal, no stateful replacement, no REST API change")
+		if len(allowed) > 0 {
+			fmt.Fprintln(stdout, "deploycheck: OK - nothing blocked; no REST API change; the allowed removals/replacements above happen")
+		} else {
+			fmt.Fprintln(stdout, "deploycheck: OK - no removal, no stateful replacement, no REST API change")
+		}
 		return ExitOK
 	}
 	fmt.Fprintf(stderr, "deploycheck: BLOCKED - %d reason(s) not to execute %s:\n", len(findings), cs.ChangeSetID)

@@ -15,6 +15,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
 )
 
 // ChangeSet is the part of describe-change-set's output the guard reads.
@@ -73,6 +75,10 @@ type Policy struct {
 	// Allow lists logical IDs whose removal or replacement the operator has
 	// reviewed and accepts for this deploy. It never allows a Forbidden type.
 	Allow map[string]bool
+	// Template, when set, is the template deployed: a removal of a
+	// resource it declares under a Condition is explained as that
+	// condition being false, not as the resource missing.
+	Template *samtemplate.Template
 }
 
 // DefaultPolicy is the jobs-api policy.
@@ -172,12 +178,62 @@ func Check(cs *ChangeSet, p Policy) []Finding {
 		stateful := matchType(p.Stateful, rc.ResourceType)
 		switch {
 		case rc.Action == "Remove":
-			f.Reason = "would be removed from the stack" + policyNote(rc.PolicyAction) +
-				"; it is in the deployed stack but not in template.yaml — add it to the template, or pass -allow " + rc.LogicalResourceID + " once reviewed"
+			f.Reason = "would be removed from the stack" + policyNote(rc.PolicyAction) + "; " + removalCause(p.Template, rc.LogicalResourceID)
 		case rc.Action == "Modify" && stateful && (rc.Replacement == "True" || rc.Replacement == "Conditional"):
 			f.Reason = fmt.Sprintf("Replacement %s of a stateful resource%s (caused by %s)", rc.Replacement, policyNote(rc.PolicyAction), recreationCauses(rc))
 		case rc.Action == "Dynamic" && stateful:
 			f.Reason = "CloudFormation cannot tell yet what it will do to this stateful resource"
+		default:
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// removalCause says why a resource leaves the stack, and what to do.
+func removalCause(t *samtemplate.Template, id string) string {
+	allow := "pass -allow " + id + " once reviewed"
+	if t == nil {
+		return "it is in the deployed stack but not in the template — add it to the template, or " + allow
+	}
+	if r, ok := t.Resources[id]; ok {
+		if r.Condition != "" {
+			return fmt.Sprintf("template.yaml declares it under Condition %s, which is false with this deploy's parameters — if that is intended, %s", r.Condition, allow)
+		}
+		return "template.yaml declares it, yet CloudFormation removes it — check the template's transform, or " + allow
+	}
+	if owner, ok := samtemplate.ImplicitResources(t)[id]; ok {
+		return fmt.Sprintf("SAM generates it for %s, which no longer needs it with this deploy's parameters — if that is intended, %s", owner, allow)
+	}
+	return "it is in the deployed stack but not in template.yaml — add it to the template, or " + allow
+}
+
+// Allowed returns the removals and replacements cs makes that Check let
+// through because p.Allow names them, each with what it deletes, so that
+// the operator sees them again right before executing.
+func Allowed(cs *ChangeSet, p Policy) []Finding {
+	var out []Finding
+	for _, c := range cs.Changes {
+		rc := c.ResourceChange
+		if !p.Allow[rc.LogicalResourceID] || matchType(p.Forbidden, rc.ResourceType) {
+			continue
+		}
+		f := Finding{LogicalID: rc.LogicalResourceID, ResourceType: rc.ResourceType, Action: rc.Action}
+		what := rc.PhysicalResourceID
+		if what == "" {
+			what = "the resource"
+		}
+		kept := rc.PolicyAction == "Retain" || rc.PolicyAction == "ReplaceAndRetain" || rc.PolicyAction == "Snapshot" || rc.PolicyAction == "ReplaceAndSnapshot"
+		switch {
+		case rc.Action == "Remove" && kept:
+			f.Reason = fmt.Sprintf("leaves the stack; %s is kept in the account (PolicyAction %s)", what, rc.PolicyAction)
+		case rc.Action == "Remove":
+			f.Reason = fmt.Sprintf("DELETES %s%s", what, policyNote(rc.PolicyAction))
+		case rc.Action == "Modify" && (rc.Replacement == "True" || rc.Replacement == "Conditional") && kept:
+			f.Reason = fmt.Sprintf("replaced (Replacement %s); the old %s is kept outside the stack (PolicyAction %s)", rc.Replacement, what, rc.PolicyAction)
+		case rc.Action == "Modify" && (rc.Replacement == "True" || rc.Replacement == "Conditional"):
+			f.Reason = fmt.Sprintf("replaced (Replacement %s): a new one is created and %s is DELETED, with what it holds", rc.Replacement, what)
 		default:
 			continue
 		}

@@ -125,8 +125,13 @@ func runScript(t *testing.T, name string, env ...string) scriptRun {
 		"FAKE_CHANGESET="+abs(fixtures+"safe_update.json"),
 	)
 	for _, e := range env {
-		if k, v, ok := strings.Cut(e, "="); ok && strings.HasPrefix(k, "FAKE_") && (strings.HasSuffix(v, ".json") || strings.HasSuffix(v, ".txt")) {
+		k, v, _ := strings.Cut(e, "=")
+		if strings.HasPrefix(k, "FAKE_") && (strings.HasSuffix(v, ".json") || strings.HasSuffix(v, ".txt")) {
 			e = k + "=" + abs(fixtures+v)
+		}
+		if k == "STDIN" { // what the operator types
+			cmd.Stdin = strings.NewReader(v)
+			continue
 		}
 		cmd.Env = append(cmd.Env, e)
 	}
@@ -163,13 +168,16 @@ func TestDeployScript(t *testing.T) {
 		// must make exactly these calls.
 		wantCalls  []string
 		wantOutput string
+		// review: run make deploy-check's dry run first (it must pass),
+		// then the run under test with the same state directory; or
+		// write this "ARN tree" line as the reviewed change set.
+		review   bool
+		reviewed string
 	}{
 		{
-			name: "safe change set is executed, then the stage redeployed",
+			name:   "the reviewed change set is executed by its ARN, then the stage redeployed",
+			review: true,
 			wantCalls: []string{
-				preflightCall,
-				"sam build",
-				"sam deploy --config-file " + mustAbs(t, "testdata/samconfig.toml") + " --config-env prod --no-execute-changeset --no-confirm-changeset --no-fail-on-empty-changeset",
 				"aws cloudformation describe-change-set --change-set-name " + arn + " --region us-east-1 --output json",
 				"aws cloudformation describe-stacks --stack-name jobs-api --region us-east-1 --query Stacks[0].StackStatus",
 				"aws cloudformation execute-change-set --change-set-name " + arn + " --region us-east-1",
@@ -194,14 +202,45 @@ func TestDeployScript(t *testing.T) {
 			wantOutput: "deploy: NOT executed",
 		},
 		{
-			name: "reviewed replacements are allowed",
-			env:  []string{"FAKE_CHANGESET=replaces_table.json", "DEPLOY_ALLOW=JobsTable,GetJobFnLogs"},
+			name:   "reviewed replacements are allowed, and shown as what they delete",
+			env:    []string{"FAKE_CHANGESET=replaces_table.json", "DEPLOY_ALLOW=JobsTable,GetJobFnLogs"},
+			review: true,
 			wantCalls: []string{
-				preflightCall,
-				"sam build", "sam deploy ", "aws cloudformation describe-change-set ", "aws cloudformation describe-stacks ",
+				"aws cloudformation describe-change-set ", "aws cloudformation describe-stacks ",
 				"aws cloudformation execute-change-set ", "aws cloudformation wait ", "aws cloudformation describe-stacks ",
 				"aws cloudformation describe-stacks ", "aws apigateway get-stage ", "aws apigateway create-deployment ",
 			},
+			wantOutput: "the old Jobs-prod is kept outside the stack",
+		},
+		{
+			name:     "no reviewed change set and no terminal: not executed",
+			wantCode: 1,
+			wantCalls: []string{
+				preflightCall, "sam build", "sam deploy ", "aws cloudformation describe-change-set ",
+			},
+			wantOutput: "no change set was reviewed for prod",
+		},
+		{
+			name: "no reviewed change set: asks, and executes on y",
+			env:  []string{"DEPLOY_ASK=1", "STDIN=y\n"},
+			wantCalls: []string{
+				preflightCall, "sam build", "sam deploy ", "aws cloudformation describe-change-set ", "aws cloudformation describe-stacks ",
+				"aws cloudformation execute-change-set --change-set-name " + arn + " ", "aws cloudformation wait ", "aws cloudformation describe-stacks ",
+				"aws cloudformation describe-stacks ", "aws apigateway get-stage ", "aws apigateway create-deployment ",
+			},
+		},
+		{
+			name:       "no reviewed change set: asks, and stops on anything but y",
+			env:        []string{"DEPLOY_ASK=1", "STDIN=\n"},
+			wantCode:   1,
+			wantCalls:  []string{preflightCall, "sam build", "sam deploy ", "aws cloudformation describe-change-set "},
+			wantOutput: "delete-change-set --change-set-name " + arn,
+		},
+		{
+			name:       "a change set reviewed from another tree is refused",
+			reviewed:   arn + " 0123456789ab-000000000000",
+			wantCode:   1,
+			wantOutput: "was made from 0123456789ab-000000000000",
 		},
 		{
 			name:       "dry run stops after the check",
@@ -218,10 +257,10 @@ func TestDeployScript(t *testing.T) {
 		{
 			name:     "failed stack update does not redeploy the stage",
 			env:      []string{"FAKE_WAIT_RC=255"},
+			review:   true,
 			wantCode: 1,
 			wantCalls: []string{
-				preflightCall,
-				"sam build", "sam deploy ", "aws cloudformation describe-change-set ", "aws cloudformation describe-stacks ",
+				"aws cloudformation describe-change-set ", "aws cloudformation describe-stacks ",
 				"aws cloudformation execute-change-set ", "aws cloudformation wait ",
 			},
 			wantOutput: "The API stage was not redeployed",
@@ -274,7 +313,18 @@ func TestDeployScript(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			run := runScript(t, "deploy.sh", tc.env...)
+			state := t.TempDir()
+			env := append([]string{"DEPLOY_STATE_DIR=" + state}, tc.env...)
+			if tc.review {
+				dry := runScript(t, "deploy.sh", append(env, "DEPLOY_DRY_RUN=1")...)
+				checkRun(t, dry, 0, []string{preflightCall, "sam build", "sam deploy ", "aws cloudformation describe-change-set "}, "make deploy STAGE=prod executes exactly this change set")
+			}
+			if tc.reviewed != "" {
+				if err := os.WriteFile(filepath.Join(state, "prod.changeset"), []byte(tc.reviewed+"\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run := runScript(t, "deploy.sh", env...)
 			checkRun(t, run, tc.wantCode, tc.wantCalls, tc.wantOutput)
 		})
 	}
