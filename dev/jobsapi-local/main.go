@@ -87,7 +87,9 @@ func parseServeFlags(args []string, stderr io.Writer) (localserver.Options, erro
 	fs.StringVar(&o.AllowedOrigins, "allowed-origins", "", "override the AllowedOrigins parameter (comma-separated origins)")
 	fs.StringVar(&o.DynamoDBEndpoint, "dynamodb-endpoint", ptrOr(awsenv.Endpoint("DYNAMODB"), ""),
 		"a DynamoDB-compatible endpoint (dynalite, DynamoDB Local, a region) instead of the embedded engine (default: $AWS_ENDPOINT_URL_DYNAMODB)")
-	fs.BoolVar(&o.Worker, "worker", true, "run the simulated video pipeline")
+	fs.BoolVar(&o.Worker, "worker", true, "run the simulated video pipeline (-worker=false: leave the jobs to your own worker)")
+	fs.StringVar(&o.SQSAddr, "sqs-addr", "127.0.0.1:9324", "listen address of the local SQS and Lambda endpoints workers use (loopback only)")
+	fs.DurationVar(&o.SweepEvery, "sweep-every", time.Minute, "how often the sweeper ends jobs past their limits")
 	fs.IntVar(&o.Steps, "worker-steps", 4, "progress updates per simulated job")
 	fs.DurationVar(&o.QueueDelay, "worker-queue-delay", 1500*time.Millisecond, "how long a simulated job stays QUEUED")
 	fs.DurationVar(&o.StepDelay, "worker-step", 1500*time.Millisecond, "time between progress updates")
@@ -136,7 +138,15 @@ func banner(w io.Writer, s *localserver.Server, o localserver.Options) error {
 	}
 	fmt.Fprintf(&b, "  DynamoDB   %s, table %s\n", s.Dynamo, s.Table)
 	fmt.Fprintf(&b, "  Cognito    dev user pool, issuer %s, client %s\n", s.Issuer, localserver.ClientID)
-	fmt.Fprintf(&b, "  Pipeline   %s\n\n", worker)
+	fmt.Fprintf(&b, "  Pipeline   %s\n", worker)
+	fmt.Fprintf(&b, "  SQS/Lambda %s  hand-offs %s\n", s.Queues.Endpoint, s.Queues.Pipeline)
+	fmt.Fprintf(&b, "             status events %s, worker check %s\n\n", s.Queues.StatusEvents, s.Queues.CheckFunction)
+	fmt.Fprintln(&b, "A worker of your own (AWS SDK, or the worker package; see examples/worker):")
+	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_SQS=%s AWS_ENDPOINT_URL_LAMBDA=%s AWS_REGION=us-east-1 \\\n", s.Queues.Endpoint, s.Queues.Endpoint)
+	fmt.Fprintf(&b, "    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local PIPELINE_QUEUE_URL=%s \\\n", s.Queues.Pipeline)
+	fmt.Fprintf(&b, "    STATUS_EVENTS_QUEUE_URL=%s WORKER_CHECK_FUNCTION=%s\n", s.Queues.StatusEvents, s.Queues.CheckFunction)
+	fmt.Fprintln(&b, "  go run ./examples/worker        # with make run RUN_FLAGS=-worker=false, it takes every job")
+	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, "Routes (from the template):")
 	for _, r := range s.Gateway.Routes() {
 		fmt.Fprintf(&b, "  %s\n", r)

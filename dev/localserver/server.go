@@ -1,8 +1,9 @@
 // Package localserver is the local Jobs API that `make run`
 // (dev/jobsapi-local) serves: the API Gateway REST API emulated from
 // template.yaml with the functions' handlers in-process, a dev Cognito user
-// pool, DynamoDB (an embedded engine or another endpoint), the simulated
-// video pipeline and the dashboard. Tests and bench/ start it in-process.
+// pool, DynamoDB (an embedded engine or another endpoint), the pipeline's
+// queues and worker check on local SQS and Lambda endpoints, the sweeper,
+// the simulated video pipeline and the dashboard. Tests and bench/ start it in-process.
 package localserver
 
 import (
@@ -26,10 +27,8 @@ import (
 	"github.com/deepfoundai/jobs-api/dev/embeddeddb"
 	"github.com/deepfoundai/jobs-api/dev/localapi"
 	"github.com/deepfoundai/jobs-api/dev/web"
-	"github.com/deepfoundai/jobs-api/dev/worker"
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
-	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
 
@@ -46,12 +45,18 @@ type Options struct {
 	// instead of the embedded engine.
 	DynamoDBEndpoint string
 	Worker           bool
-	Steps            int
-	QueueDelay       time.Duration
-	StepDelay        time.Duration
-	FailureRate      float64
-	ArrayClaims      string
-	Log              *slog.Logger
+	// SQSAddr is where the local SQS and Lambda endpoints listen (loopback
+	// only); SQSListener, when set, is used instead.
+	SQSAddr     string
+	SQSListener net.Listener
+	// SweepEvery is how often the sweeper runs (a minute if 0).
+	SweepEvery  time.Duration
+	Steps       int
+	QueueDelay  time.Duration
+	StepDelay   time.Duration
+	FailureRate float64
+	ArrayClaims string
+	Log         *slog.Logger
 	// Rand drives the worker's failures (tests make it deterministic).
 	Rand func() float64
 
@@ -76,14 +81,15 @@ type Server struct {
 	Origins      apigw.CORS
 	// DynamoDB is the store's SDK client (benchmarks compare raw calls).
 	DynamoDB *ddb.Client
+	// Queues are the local SQS and Lambda endpoints a worker uses.
+	Queues Queues
 
-	log        *slog.Logger
-	servers    []*http.Server
-	engine     *embeddeddb.Server
-	stopWorker context.CancelFunc
-	workerDone chan struct{}
-	serveErrs  chan error
-	closeOnce  sync.Once
+	log       *slog.Logger
+	servers   []*http.Server
+	engine    *embeddeddb.Server
+	pipeline  *pipeline
+	serveErrs chan error
+	closeOnce sync.Once
 }
 
 // Start builds everything, listens, and serves until Close. The listeners
@@ -93,12 +99,15 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{log: log, serveErrs: make(chan error, 2), workerDone: make(chan struct{})}
+	s := &Server{log: log, serveErrs: make(chan error, 3)}
 	var listeners []net.Listener
 	defer func() {
 		if err != nil {
 			for _, l := range listeners {
 				_ = l.Close()
+			}
+			if s.pipeline != nil {
+				_ = s.pipeline.close(context.Background())
 			}
 			if s.engine != nil {
 				_ = s.engine.Close(context.Background())
@@ -195,11 +204,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	s.DynamoDB = client
 	store := dynamodb.New(client, s.Table)
 
-	pipeline := &inmem.Pipeline{}
-	if o.Worker {
-		pipeline.C = make(chan jobs.Job, 1024)
-	}
-	s.Service = &jobs.Service{Store: store, Pipeline: pipeline, Log: log}
+	s.Service = &jobs.Service{Store: store, Log: log, Limits: limits(resolver)}
 	if days, ok := resolver.Parameter("JobRetentionDays"); ok {
 		var d int
 		if _, err := fmt.Sscan(days, &d); err == nil && d > 0 {
@@ -215,18 +220,22 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		return nil, err
 	}
 
-	wctx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
-	s.stopWorker = stopWorker
-	if o.Worker {
-		w := &worker.Worker{
-			Service: s.Service, OutputURL: func(id string) string { return s.APIURL + "/local/outputs/" + id + ".mp4" },
-			Steps: o.Steps, QueueDelay: o.QueueDelay, StepDelay: o.StepDelay, FailureRate: o.FailureRate,
-			Concurrency: 64, Rand: o.Rand, Log: log,
+	sqsLn := o.SQSListener
+	if sqsLn == nil {
+		addr := o.SQSAddr
+		if addr == "" {
+			addr = "127.0.0.1:0"
 		}
-		go func() { defer close(s.workerDone); w.Run(wctx, pipeline.C) }()
-	} else {
-		close(s.workerDone)
+		if sqsLn, err = listenLoopback(addr); err != nil {
+			return nil, err
+		}
 	}
+	listeners = append(listeners, sqsLn)
+	if s.pipeline, err = startPipeline(ctx, s, tpl, resolver, sqsLn, o, log); err != nil {
+		return nil, err
+	}
+	s.Queues = s.pipeline.queues
+	s.serve(sqsLn, s.pipeline.server)
 
 	s.serve(apiLn, s.apiHandler("/"+poolID+"/.well-known/jwks.json"))
 	if dashLn != nil {
@@ -371,11 +380,8 @@ func (s *Server) Close(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
-		s.stopWorker()
-		select {
-		case <-s.workerDone:
-		case <-ctx.Done():
-			errs = append(errs, errors.New("the worker did not stop in time"))
+		if s.pipeline != nil {
+			errs = append(errs, s.pipeline.close(ctx))
 		}
 		if s.engine != nil {
 			errs = append(errs, s.engine.Close(ctx))

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
 	"github.com/deepfoundai/jobs-api/test/contracttest"
 	"github.com/deepfoundai/jobs-api/worker"
@@ -198,5 +199,34 @@ func TestEnqueueCancelsItsContextAfterwards(t *testing.T) {
 	}
 	if sent.Err() == nil {
 		t.Errorf("the per-call context is still live after Enqueue returned, want it cancelled (no timer leak)")
+	}
+}
+
+// TestEnqueueFIFO: SQS refuses a message without MessageGroupId on a FIFO
+// queue (the template accepts a ".fifo" PipelineQueueName), so hand-offs to
+// one carry the job as group and job and version as deduplication ID; a
+// standard queue refuses both, so they are absent there.
+func TestEnqueueFIFO(t *testing.T) {
+	t.Parallel()
+	job := jobs.Job{ID: "job_fifo", OwnerID: "alice", Status: jobs.Queued, Version: 3, Spec: jobs.Spec{Prompt: "p", DurationSeconds: 5, AspectRatio: "16:9", Resolution: "720p"}}
+	tests := []struct {
+		url          string
+		group, dedup string
+	}{
+		{"https://sqs.us-east-1.amazonaws.com/123456789012/video-jobs.fifo", "job_fifo", "job_fifo-3"},
+		{"https://sqs.us-east-1.amazonaws.com/123456789012/video-jobs", "", ""},
+	}
+	for _, tt := range tests {
+		q := &mock.SQS{}
+		if err := sqs.New(q, tt.url).Enqueue(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+		in := q.Calls()[0]
+		if got := aws.ToString(in.MessageGroupId); got != tt.group {
+			t.Errorf("%s: MessageGroupId = %q, want %q", tt.url, got, tt.group)
+		}
+		if got := aws.ToString(in.MessageDeduplicationId); got != tt.dedup {
+			t.Errorf("%s: MessageDeduplicationId = %q, want %q", tt.url, got, tt.dedup)
+		}
 	}
 }

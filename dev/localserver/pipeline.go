@@ -1,0 +1,196 @@
+package localserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
+	"github.com/deepfoundai/jobs-api/dev/localsqs"
+	"github.com/deepfoundai/jobs-api/dev/worker"
+	"github.com/deepfoundai/jobs-api/internal/invoke"
+	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/sqs"
+	pub "github.com/deepfoundai/jobs-api/worker"
+)
+
+// Queues are the local queues' URLs, for the banner and for workers.
+type Queues struct {
+	Endpoint      string // AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_LAMBDA
+	Pipeline      string // the hand-offs (PipelineQueueName)
+	StatusEvents  string // the workers' reports
+	DeadLetter    string // status events that could not be applied
+	CheckFunction string // the worker check's name
+}
+
+// statusQueue is what the template says of the status-events queue and
+// UpdateJobFn's mapping from it.
+type statusQueue struct {
+	name, dlq       string
+	visibility      time.Duration
+	maxReceiveCount int
+	batchSize       int
+	timeout         time.Duration
+}
+
+// readStatusQueue resolves the status-events queue's settings from the
+// template, so the local queue behaves as the deployed one.
+func readStatusQueue(tpl *samtemplate.Template, r *samtemplate.Resolver) (statusQueue, error) {
+	var q statusQueue
+	str := func(id, prop string) (string, error) {
+		res, ok := tpl.Resources[id]
+		if !ok {
+			return "", fmt.Errorf("template: no %s", id)
+		}
+		return r.String(res.Properties[prop])
+	}
+	num := func(id, prop string) (int, error) {
+		s, err := str(id, prop)
+		if err != nil {
+			return 0, err
+		}
+		return strconv.Atoi(s)
+	}
+	var err error
+	if q.name, err = str("StatusEventsQueue", "QueueName"); err != nil {
+		return q, err
+	}
+	if q.dlq, err = str("StatusEventsDLQ", "QueueName"); err != nil {
+		return q, err
+	}
+	vis, err := num("StatusEventsQueue", "VisibilityTimeout")
+	if err != nil {
+		return q, err
+	}
+	q.visibility = time.Duration(vis) * time.Second
+	redrive, _ := tpl.Resources["StatusEventsQueue"].Properties["RedrivePolicy"].(map[string]any)
+	n, _ := redrive["maxReceiveCount"].(float64)
+	q.maxReceiveCount = int(n)
+	if q.batchSize, err = num("UpdateJobFnStatusEvents", "BatchSize"); err != nil {
+		return q, err
+	}
+	props, err := samtemplate.FunctionProperties(tpl, "UpdateJobFn")
+	if err != nil {
+		return q, err
+	}
+	secs, _ := props["Timeout"].(float64)
+	q.timeout = time.Duration(secs) * time.Second
+	return q, nil
+}
+
+// limits reads the limits on unfinished jobs from the template's parameters.
+func limits(r *samtemplate.Resolver) jobs.Limits {
+	sec := func(name string) time.Duration {
+		v, _ := r.Parameter(name)
+		n, _ := strconv.Atoi(v)
+		return time.Duration(n) * time.Second
+	}
+	return jobs.Limits{Queue: sec("QueueTimeoutSeconds"), Heartbeat: sec("HeartbeatTimeoutSeconds"), Run: sec("RunTimeoutSeconds"), Cancel: sec("CancelTimeoutSeconds")}
+}
+
+// pipeline is the local video-pipeline side: the SQS and Lambda endpoints,
+// UpdateJobFn's event source mapping, the sweeper's schedule and, when
+// asked, the simulated worker.
+type pipeline struct {
+	server *localsqs.Server
+	queues Queues
+	sqs    *awssqs.Client
+	stop   context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// localCredentials sign the local SDK clients' requests (the local
+// endpoints do not check them).
+var localCredentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+
+// startPipeline serves the queues on ln and starts the consumers. The
+// service's Pipeline becomes the SQS adapter on the local pipeline queue.
+func startPipeline(ctx context.Context, s *Server, tpl *samtemplate.Template, r *samtemplate.Resolver, ln net.Listener, o Options, log *slog.Logger) (*pipeline, error) {
+	sq, err := readStatusQueue(tpl, r)
+	if err != nil {
+		return nil, fmt.Errorf("status-events queue: %w", err)
+	}
+	pipelineQueue, _ := r.Parameter("PipelineQueueName")
+	p := &pipeline{}
+	p.server = localsqs.New([]localsqs.QueueConfig{
+		{Name: pipelineQueue},
+		{Name: sq.name, VisibilityTimeout: sq.visibility, DeadLetter: sq.dlq, MaxReceiveCount: sq.maxReceiveCount},
+		{Name: sq.dlq},
+	}, invokedFunctions(s.Service, log))
+	p.server.Log = log
+	p.server.URL = "http://" + ln.Addr().String()
+	p.queues = Queues{
+		Endpoint: p.server.URL, Pipeline: p.server.QueueURL(pipelineQueue), StatusEvents: p.server.QueueURL(sq.name),
+		DeadLetter: p.server.QueueURL(sq.dlq), CheckFunction: "WorkerCheckFn",
+	}
+	p.sqs = awssqs.New(awssqs.Options{Region: "us-east-1", Credentials: localCredentials, BaseEndpoint: aws.String(p.server.URL)})
+	s.Service.Pipeline = sqs.New(p.sqs, p.queues.Pipeline)
+
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	p.stop = stop
+	consumer := sqs.NewConsumer(s.Service, log)
+	p.goRun(func() { p.server.EventSource(wctx, sq.name, sq.batchSize, sq.timeout, consumer.Handle) })
+
+	sweep := &invoke.SweepHandler{Service: s.Service, Log: log, Namespace: "JobsApi/local"}
+	every := o.SweepEvery
+	if every <= 0 {
+		every = time.Minute
+	}
+	p.goRun(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				sctx, cancel := context.WithTimeout(wctx, 25*time.Second)
+				_, _ = sweep.Handle(sctx, nil)
+				cancel()
+			}
+		}
+	})
+
+	if o.Worker {
+		w := &worker.Worker{
+			Queue: p.sqs, QueueURL: p.queues.Pipeline,
+			Client: &pub.Client{
+				SQS: p.sqs, StatusQueueURL: p.queues.StatusEvents,
+				Lambda:        awslambda.New(awslambda.Options{Region: "us-east-1", Credentials: localCredentials, BaseEndpoint: aws.String(p.server.URL)}),
+				CheckFunction: p.queues.CheckFunction,
+			},
+			OutputURL: func(id string) string { return s.APIURL + "/local/outputs/" + id + ".mp4" },
+			Steps:     o.Steps, QueueDelay: o.QueueDelay, StepDelay: o.StepDelay, FailureRate: o.FailureRate,
+			Concurrency: 64, Rand: o.Rand, Log: log,
+		}
+		p.goRun(func() { w.Run(wctx) })
+	}
+	return p, nil
+}
+
+func (p *pipeline) goRun(f func()) {
+	p.done.Add(1)
+	go func() { defer p.done.Done(); f() }()
+}
+
+// close stops the consumers and waits for them until ctx ends.
+func (p *pipeline) close(ctx context.Context) error {
+	p.stop()
+	done := make(chan struct{})
+	go func() { p.done.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the local pipeline did not stop in time")
+	}
+}
