@@ -35,6 +35,9 @@ run "$GO" test -run='^$' -bench=. -benchmem -benchtime="$BENCHTIME" -count="$COU
 section "DynamoDB capacity per status poll and per submit (dynalite, ReturnConsumedCapacity)"
 run "$GO" test -run='^$' -bench=BenchmarkPoll -benchmem -benchtime="$DDB_BENCHTIME" -count="$COUNT" ./internal/dynamodb/
 
+section "One sweep: 50 jobs past the queue limit ended, 50 running jobs read (dynalite, ReturnConsumedCapacity)"
+run "$GO" test -run='^$' -bench=BenchmarkSweep -benchtime=3x -count="$COUNT" ./internal/dynamodb/
+
 section "Lambda binary sizes (bootstrap, CGO_ENABLED=0 GOOS=linux, ${flags[*]})"
 rm -rf "$OUT"
 printf '%-10s %-6s %12s %8s\n' function arch bytes MiB

@@ -48,6 +48,8 @@ type JobResponse struct {
 	OutputURL       string       `json:"outputUrl,omitempty"`
 	Error           *ErrorDetail `json:"error,omitempty"`
 	CancelRequested bool         `json:"cancelRequested,omitempty"`
+	// Deadline is when the job is cancelled if unfinished (Cancel-After).
+	Deadline string `json:"deadline,omitempty"`
 	// Terminal is true once the job is COMPLETED, FAILED or CANCELLED: it
 	// will not change again, so pollers can stop.
 	Terminal bool `json:"terminal,omitempty"`
@@ -65,6 +67,7 @@ func NewJobResponse(j jobs.Job) JobResponse {
 		CompletedAt:     jobs.FormatTime(j.CompletedAt),
 		OutputURL:       j.OutputURL,
 		CancelRequested: j.CancelRequested,
+		Deadline:        jobs.FormatTime(j.Deadline),
 		Terminal:        j.Status.Terminal(),
 	}
 	if j.Error != nil {

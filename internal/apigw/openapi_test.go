@@ -270,6 +270,8 @@ func oaCases(t *testing.T) []oaCase {
 		{"submit with key", ok.SubmitJob, submitEv(`{"prompt":"a fox","options":{"durationSeconds":8}}`, map[string]string{"Idempotency-Key": "k-1"}), 202},
 		{"submit replayed", ok.SubmitJob, submitEv(`{"prompt":"a fox","options":{"durationSeconds":8}}`, map[string]string{"Idempotency-Key": "k-1"}), 202},
 		{"submit key reused", ok.SubmitJob, submitEv(`{"prompt":"a hen"}`, map[string]string{"Idempotency-Key": "k-1"}), 422},
+		{"submit with Cancel-After", ok.SubmitJob, submitEv(`{"prompt":"a fox"}`, map[string]string{"Cancel-After": "30m"}), 202},
+		{"submit bad Cancel-After", ok.SubmitJob, submitEv(`{"prompt":"a fox"}`, map[string]string{"Cancel-After": "forever"}), 400},
 		{"submit bad body", ok.SubmitJob, submitEv(`{"prompt":""}`, nil), 400},
 		{"submit server field", ok.SubmitJob, submitEv(`{"prompt":"x","status":"COMPLETED"}`, nil), 400},
 		{"submit too large", ok.SubmitJob, submitEv(`{"prompt":"`+strings.Repeat("a", apigw.MaxSubmitBytes)+`"}`, nil), 413},

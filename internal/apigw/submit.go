@@ -38,7 +38,7 @@ var serverOwned = map[string]bool{
 	"jobId": true, "id": true, "status": true, "progress": true, "outputUrl": true,
 	"error": true, "createdAt": true, "updatedAt": true, "startedAt": true,
 	"completedAt": true, "ownerId": true, "version": true, "expiresAt": true,
-	"cancelRequested": true,
+	"cancelRequested": true, "deadline": true,
 }
 
 // DecodeSubmit validates a submit request's media type, size and JSON shape.

@@ -486,6 +486,9 @@ func TestSubmitJobCancelAfter(t *testing.T) {
 			if err != nil || !j.Deadline.Equal(t0.Add(tt.want)) {
 				t.Errorf("stored deadline = %v (%v), want createdAt + %v", j.Deadline, err, tt.want)
 			}
+			if got := decodeObject(t, resp.Body)["deadline"]; got != jobs.FormatTime(t0.Add(tt.want)) {
+				t.Errorf("202 body deadline = %v, want %s", got, jobs.FormatTime(t0.Add(tt.want)))
+			}
 			if got := pipe.Jobs(); len(got) != 1 || !got[0].Deadline.Equal(t0.Add(tt.want)) {
 				t.Errorf("handed-off jobs %+v, want one with the deadline", got)
 			}
