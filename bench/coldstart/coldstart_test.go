@@ -383,7 +383,11 @@ func traceInit(ctx context.Context, rie string, s subject, env []string, id stri
 func seed(ctx context.Context, endpoint string) (table, id string, err error) {
 	client := testenv.Client(endpoint)
 	table = "Jobs-bench"
-	if err := dynamodb.CreateTable(ctx, client, dynamodb.TableDefinition(table)); err != nil {
+	in, err := testenv.JobsTableInput(table)
+	if err != nil {
+		return "", "", err
+	}
+	if err := dynamodb.CreateTable(ctx, client, in); err != nil {
 		return "", "", err
 	}
 	now := time.Now().UTC()

@@ -58,7 +58,7 @@ func repoTable(t *testing.T) *ddb.CreateTableInput {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := embeddeddb.TableInput(tpl, r, "JobsTable")
+	in, err := samtemplate.TableInput(tpl, r, "JobsTable")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,31 +80,18 @@ func TestStoreContract(t *testing.T) {
 	})
 }
 
-// TestTableInputMatchesAdapter ties the template's table to the adapter's
-// attribute and index names (attributes.go), the definition tests use.
-func TestTableInputMatchesAdapter(t *testing.T) {
-	t.Parallel()
-	got := repoTable(t)
-	want := dynamodb.TableDefinition(aws.ToString(got.TableName))
-	norm := func(in *ddb.CreateTableInput) string {
-		var s []string
-		for _, a := range in.AttributeDefinitions {
-			s = append(s, "attr "+aws.ToString(a.AttributeName)+" "+string(a.AttributeType))
+// TestIndexContract runs the index contract (owner and sharded status
+// listings) on the embedded engine, which `make run` lists through.
+func TestIndexContract(t *testing.T) {
+	jobstest.TestIndex(t, func(t *testing.T) jobstest.Backend {
+		in := repoTable(t)
+		client := engine.Client()
+		if _, err := embeddeddb.EnsureTable(context.Background(), client, in, false); err != nil {
+			t.Fatal(err)
 		}
-		for _, k := range in.KeySchema {
-			s = append(s, "key "+aws.ToString(k.AttributeName)+" "+string(k.KeyType))
-		}
-		for _, g := range in.GlobalSecondaryIndexes {
-			for _, k := range g.KeySchema {
-				s = append(s, "gsi "+aws.ToString(g.IndexName)+" "+aws.ToString(k.AttributeName)+" "+string(k.KeyType)+" "+string(g.Projection.ProjectionType))
-			}
-		}
-		sort.Strings(s)
-		return fmt.Sprint(s, in.BillingMode)
-	}
-	if norm(got) != norm(want) {
-		t.Errorf("table from template =\n%s\nadapter's definition =\n%s", norm(got), norm(want))
-	}
+		s := dynamodb.New(client, aws.ToString(in.TableName))
+		return jobstest.Backend{Store: s, Index: s, ShardOf: dynamodb.ShardOf, Shards: dynamodb.StatusShards}
+	})
 }
 
 func TestEnsureTableIsIdempotent(t *testing.T) {
@@ -138,28 +125,6 @@ func TestStartRefusesNonLoopback(t *testing.T) {
 		if s, err := embeddeddb.Start(addr); err == nil {
 			_ = s.Close(context.Background())
 			t.Errorf("Start(%q) succeeded, want an error", addr)
-		}
-	}
-}
-
-func TestTableInputErrors(t *testing.T) {
-	t.Parallel()
-	tpl, err := samtemplate.Parse([]byte(`
-Resources:
-  NoName: {Type: AWS::DynamoDB::Table, Properties: {KeySchema: [{AttributeName: id, KeyType: HASH}], AttributeDefinitions: [{AttributeName: id, AttributeType: S}]}}
-  NoKeys: {Type: AWS::DynamoDB::Table, Properties: {TableName: t}}
-  Queue: {Type: AWS::SQS::Queue, Properties: {}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := samtemplate.NewResolver(tpl, samtemplate.ResolveOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"NoName", "NoKeys", "Queue", "Missing"} {
-		if _, err := embeddeddb.TableInput(tpl, r, id); err == nil {
-			t.Errorf("TableInput(%s) succeeded, want an error", id)
 		}
 	}
 }

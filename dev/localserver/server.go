@@ -189,7 +189,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	tableIn, err := embeddeddb.TableInput(tpl, resolver, "JobsTable")
+	tableIn, err := samtemplate.TableInput(tpl, resolver, "JobsTable")
 	if err != nil {
 		return nil, err
 	}

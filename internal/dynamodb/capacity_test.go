@@ -77,7 +77,12 @@ func awsValueSize(v types.AttributeValue) int {
 	case *types.AttributeValueMemberB:
 		return len(v.Value)
 	case *types.AttributeValueMemberN:
-		digits := strings.Trim(strings.NewReplacer("-", "", ".", "").Replace(v.Value), "0")
+		digits := strings.Trim(strings.Map(func(r rune) rune {
+			if r == '-' || r == '.' {
+				return -1
+			}
+			return r
+		}, v.Value), "0")
 		return (len(digits)+1)/2 + 1
 	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
 		return 1

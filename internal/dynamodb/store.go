@@ -161,7 +161,9 @@ func encode(j jobs.Job) (map[string]types.AttributeValue, error) {
 		Deadline:        jobs.FormatTime(j.Deadline),
 		HeartbeatAt:     jobs.FormatTime(j.HeartbeatAt),
 		Version:         j.Version,
+		StatusShard:     statusShard(j.Status, j.ID),
 	}
+	it.CreatedAtID = createdAtID(it.CreatedAt, j.ID)
 	if j.Spec != (jobs.Spec{}) {
 		it.Request = &requestItem{Prompt: j.Spec.Prompt, DurationSeconds: j.Spec.DurationSeconds, AspectRatio: j.Spec.AspectRatio, Resolution: j.Spec.Resolution}
 	}

@@ -12,10 +12,20 @@ var _ jobs.Index = (*Store)(nil)
 
 // Query reads the owner or status "index" as DynamoDB's GSIs would: jobs
 // without an owner are not in the owner index; order is createdAt as stored
-// (the formatted string), then job ID.
+// (the formatted string), then job ID, a total order, as in the DynamoDB
+// store, which merges a status's shards by it. One store holds everything,
+// so there are no shards here; the contract's sharded cases still hold.
 func (s *Store) Query(_ context.Context, q jobs.IndexQuery) (jobs.IndexPage, error) {
 	if q.Limit < 1 || (q.Owner == "") == (q.Status == "") {
 		return jobs.IndexPage{}, jobs.Errorf(jobs.EINTERNAL, "index query: need a limit and exactly one of owner, status")
+	}
+	if q.After != nil {
+		// Positions are a createdAt and an ID, as this store makes them;
+		// anything else is refused, as the DynamoDB store refuses keys it
+		// could not have written.
+		if t, err := jobs.ParseTime(q.After.SortKey); err != nil || t.IsZero() || jobs.FormatTime(t) != q.After.SortKey || q.After.ID == "" {
+			return jobs.IndexPage{}, jobs.Errorf(jobs.EINVALID, "cursor: not a position of this listing; start again without one")
+		}
 	}
 	s.mu.RLock()
 	var all []jobs.Listed

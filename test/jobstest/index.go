@@ -16,6 +16,34 @@ import (
 type Backend struct {
 	Store jobs.Store
 	Index jobs.Index
+	// ShardOf, for a store that spreads a status over several partitions,
+	// is the partition of a job ID, and Shards how many there are; the
+	// suite then places jobs in chosen shards. Nil for an unsharded store,
+	// which must give the same answers.
+	ShardOf func(id string) int
+	Shards  int
+}
+
+// shardedIDs returns IDs "job_<prefix><n>..." such that the i-th is in
+// shard want[i] of b (any shard if b is unsharded), in increasing order.
+func shardedIDs(t *testing.T, b Backend, prefix string, want []int) []string {
+	t.Helper()
+	out := make([]string, len(want))
+	n := 0
+	for i, sh := range want {
+		for ; ; n++ {
+			id := fmt.Sprintf("job_%s%05d", prefix, n)
+			if b.ShardOf == nil || b.ShardOf(id) == sh%max(b.Shards, 1) {
+				out[i] = id
+				n++
+				break
+			}
+			if n > 1_000_000 {
+				t.Fatalf("no ID in shard %d", sh)
+			}
+		}
+	}
+	return out
 }
 
 // BackendFactory returns a new, empty backend for one test.
@@ -176,6 +204,133 @@ func TestIndex(t *testing.T, newBackend BackendFactory) {
 		}
 		if got, want := drain(t, b.Index, jobs.IndexQuery{Status: jobs.Completed, Limit: 10, Now: now}), []string{"job_kept"}; !slices.Equal(got, want) {
 			t.Errorf("status partition: got %v, want %v", got, want)
+		}
+	})
+
+	t.Run("StatusPartitionMergesShards", func(t *testing.T) {
+		t.Parallel()
+		b := newBackend(t)
+		// Shard 3 holds most jobs, interleaved in time with shards 5 and 9;
+		// every other shard is empty. Paging oldest first, shards 5 and 9
+		// are exhausted while shard 3 still pages; newest first, the other
+		// way round. Same-second jobs test the order within a createdAt.
+		shards := []int{3, 5, 3, 9, 3, 5, 3, 3, 5, 3, 3}
+		idsIn := shardedIDs(t, b, "s", shards)
+		var want []string
+		for i, id := range idsIn {
+			create(t, b.Store, at(id, fmt.Sprintf("owner%d", i%3), i/2*3, jobs.Processing))
+			want = append(want, id)
+		}
+		create(t, b.Store, at(shardedIDs(t, b, "q", []int{3})[0], "owner0", 1, jobs.Queued))
+		newest := slices.Clone(want)
+		slices.Reverse(newest)
+		for _, limit := range []int{1, 2, 3, 4, 100} {
+			if got := drain(t, b.Index, jobs.IndexQuery{Status: jobs.Processing, Limit: limit, OldestFirst: true, Now: now}); !slices.Equal(got, want) {
+				t.Errorf("limit %d, oldest first:\n got %v\nwant %v", limit, got, want)
+			}
+			if got := drain(t, b.Index, jobs.IndexQuery{Status: jobs.Processing, Limit: limit, Now: now}); !slices.Equal(got, newest) {
+				t.Errorf("limit %d, newest first:\n got %v\nwant %v", limit, got, newest)
+			}
+		}
+		if got := drain(t, b.Index, jobs.IndexQuery{Status: jobs.Failed, Limit: 3, Now: now}); len(got) != 0 {
+			t.Errorf("a status with every shard empty: got %v", got)
+		}
+	})
+
+	t.Run("ShardPagesAfterTheOthersAreExhausted", func(t *testing.T) {
+		t.Parallel()
+		b := newBackend(t)
+		// One old job in each of shards 0-2, then shard 7 alone, with
+		// expired jobs between that the filter drops.
+		idsIn := shardedIDs(t, b, "p", []int{0, 1, 2, 7, 7, 7, 7, 7, 7})
+		var want []string
+		for i, id := range idsIn {
+			j := at(id, "alice", i, jobs.Completed)
+			if i%3 == 1 && i > 3 {
+				j.ExpiresAt = now.Add(-time.Minute).Truncate(time.Second)
+			} else {
+				want = append(want, id)
+			}
+			create(t, b.Store, j)
+		}
+		for _, limit := range []int{1, 2, 5} {
+			if got := drain(t, b.Index, jobs.IndexQuery{Status: jobs.Completed, Limit: limit, OldestFirst: true, Now: now}); !slices.Equal(got, want) {
+				t.Errorf("limit %d:\n got %v\nwant %v", limit, got, want)
+			}
+		}
+	})
+
+	t.Run("ForgedPositionsAreInvalid", func(t *testing.T) {
+		t.Parallel()
+		b := newBackend(t)
+		create(t, b.Store, at("job_f1", "alice", 1, jobs.Queued), at("job_f2", "alice", 2, jobs.Queued))
+		page, err := b.Index.Query(ctx, jobs.IndexQuery{Status: jobs.Queued, Limit: 1, OldestFirst: true, Now: now})
+		if err != nil || page.Next == nil || len(page.Items) != 1 {
+			t.Fatalf("first page = %+v, %v; want one job and a position", page, err)
+		}
+		good := *page.Next
+		for _, pos := range []jobs.Position{
+			{SortKey: "", ID: "job_f1"},
+			{SortKey: "zzzz", ID: "job_f1"},
+			{SortKey: good.SortKey, ID: ""},
+			{SortKey: good.SortKey + "#QUEUED#07", ID: good.ID},
+		} {
+			for _, q := range []jobs.IndexQuery{
+				{Status: jobs.Queued, Limit: 2, After: &pos, Now: now},
+				{Owner: "alice", Limit: 2, After: &pos, Now: now},
+			} {
+				if _, err := b.Index.Query(ctx, q); jobs.ErrorCode(err) != jobs.EINVALID {
+					t.Errorf("Query after forged position %+v: %v, want %s", pos, err, jobs.EINVALID)
+				}
+			}
+		}
+		if got := drain(t, b.Index, jobs.IndexQuery{Status: jobs.Queued, Limit: 1, OldestFirst: true, After: &good, Now: now}); !slices.Equal(got, []string{"job_f2"}) {
+			t.Errorf("after the position given: got %v, want [job_f2]", got)
+		}
+	})
+
+	t.Run("ListCursorsAcrossShardsAndStatuses", func(t *testing.T) {
+		t.Parallel()
+		b := newBackend(t)
+		statuses := []jobs.Status{jobs.Queued, jobs.Processing, jobs.Completed}
+		idsIn := shardedIDs(t, b, "l", []int{0, 4, 4, 11, 15, 4, 0, 8, 4, 4, 13, 2})
+		var want []string
+		for i, id := range idsIn {
+			create(t, b.Store, at(id, "alice", i, statuses[i%3]))
+			want = append(want, id)
+		}
+		svc := &jobs.Service{Store: b.Store, Index: b.Index, Now: func() time.Time { return now }}
+		admin := jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}}
+		req := jobs.ListRequest{Scope: jobs.ScopeAll, Statuses: statuses, Order: jobs.OldestFirst, Limit: 2}
+		var got []string
+		var cursors []string
+		for range 20 {
+			page, err := svc.List(ctx, admin, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ids(page.Jobs...)...)
+			if page.NextCursor == "" {
+				break
+			}
+			cursors = append(cursors, page.NextCursor)
+			req.Cursor = page.NextCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("admin listing of three statuses:\n got %v\nwant %v", got, want)
+		}
+		if len(cursors) == 0 {
+			t.Fatal("no cursor issued")
+		}
+		// A cursor whose positions were altered is refused before any read.
+		c := cursors[len(cursors)/2]
+		for i := range min(len(c), 40) {
+			forged := []byte(c)
+			forged[i] ^= 1
+			req.Cursor = string(forged)
+			if _, err := svc.List(ctx, admin, req); jobs.ErrorCode(err) != jobs.EINVALID {
+				t.Errorf("cursor altered at byte %d: %v, want %s", i, err, jobs.EINVALID)
+			}
 		}
 	})
 

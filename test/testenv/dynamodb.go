@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 )
 
@@ -146,6 +148,39 @@ func Client(endpoint string) *ddb.Client {
 	})
 }
 
+// JobsTableInput is the jobs table exactly as template.yaml defines it (the
+// JobsTable resource, read by samtemplate.TableInput with the parameters of
+// dev/params.json, which `make run` uses too), named name: the tests' tables
+// and the local engine's are derived from the one definition.
+func JobsTableInput(name string) (*ddb.CreateTableInput, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "dev", "params.json"))
+	if err != nil {
+		return nil, err
+	}
+	var params struct{ Parameters map[string]string }
+	if err := json.Unmarshal(raw, &params); err != nil {
+		return nil, fmt.Errorf("dev/params.json: %w", err)
+	}
+	r, err := samtemplate.NewResolver(tpl, samtemplate.ResolveOptions{Parameters: params.Parameters})
+	if err != nil {
+		return nil, err
+	}
+	in, err := samtemplate.TableInput(tpl, r, "JobsTable")
+	if err != nil {
+		return nil, err
+	}
+	in.TableName = aws.String(name)
+	return in, nil
+}
+
 // NewTable creates a jobs table with a unique name on the test endpoint,
 // deletes it when the test ends, and returns a client and the name.
 func NewTable(t testing.TB) (*ddb.Client, string) {
@@ -156,7 +191,11 @@ func NewTable(t testing.TB) (*ddb.Client, string) {
 	name := "Jobs-test-" + hex.EncodeToString(b[:])
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := dynamodb.CreateTable(ctx, client, dynamodb.TableDefinition(name)); err != nil {
+	in, err := JobsTableInput(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dynamodb.CreateTable(ctx, client, in); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	t.Cleanup(func() {

@@ -1,4 +1,4 @@
-package embeddeddb
+package samtemplate
 
 import (
 	"encoding/json"
@@ -7,8 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
 )
 
 // tableProps is the part of an AWS::DynamoDB::Table's properties that shapes
@@ -35,30 +33,30 @@ type tableProps struct {
 // into a CreateTableInput (on-demand billing), resolving its intrinsics
 // (TableName: !Sub Jobs-${Stage}) with r. The template stays the one
 // definition of the table's keys and indexes.
-func TableInput(tpl *samtemplate.Template, r *samtemplate.Resolver, logicalID string) (*ddb.CreateTableInput, error) {
+func TableInput(tpl *Template, r *Resolver, logicalID string) (*ddb.CreateTableInput, error) {
 	res, ok := tpl.Resources[logicalID]
 	if !ok || res.Type != "AWS::DynamoDB::Table" {
-		return nil, fmt.Errorf("embeddeddb: template has no AWS::DynamoDB::Table %s", logicalID)
+		return nil, fmt.Errorf("samtemplate: template has no AWS::DynamoDB::Table %s", logicalID)
 	}
 	resolved, err := r.Value(res.Properties)
 	if err != nil {
-		return nil, fmt.Errorf("embeddeddb: %s: %w", logicalID, err)
+		return nil, fmt.Errorf("samtemplate: %s: %w", logicalID, err)
 	}
 	b, err := json.Marshal(resolved)
 	if err != nil {
-		return nil, fmt.Errorf("embeddeddb: %s: %w", logicalID, err)
+		return nil, fmt.Errorf("samtemplate: %s: %w", logicalID, err)
 	}
 	var p tableProps
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("embeddeddb: %s: %w", logicalID, err)
+		return nil, fmt.Errorf("samtemplate: %s: %w", logicalID, err)
 	}
 	switch {
 	case p.TableName == "":
-		return nil, fmt.Errorf("embeddeddb: %s: TableName is required here", logicalID)
+		return nil, fmt.Errorf("samtemplate: %s: TableName is required here", logicalID)
 	case len(p.KeySchema) == 0 || len(p.AttributeDefinitions) == 0:
-		return nil, fmt.Errorf("embeddeddb: %s: KeySchema and AttributeDefinitions are required", logicalID)
+		return nil, fmt.Errorf("samtemplate: %s: KeySchema and AttributeDefinitions are required", logicalID)
 	case len(p.LocalSecondaryIndexes) > 0:
-		return nil, fmt.Errorf("embeddeddb: %s: LocalSecondaryIndexes are not supported", logicalID)
+		return nil, fmt.Errorf("samtemplate: %s: LocalSecondaryIndexes are not supported", logicalID)
 	}
 	in := &ddb.CreateTableInput{
 		TableName:            aws.String(p.TableName),
