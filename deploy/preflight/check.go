@@ -73,8 +73,18 @@ func Run(ctx context.Context, c Clients, p *Plan) ([]Finding, error) {
 	if f, ok := stackStatusFinding(p.StackName, status); ok {
 		add(f)
 	}
-	if _, err := c.APIGateway.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: &p.RestAPIID}); err != nil {
+	api, err := c.APIGateway.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: &p.RestAPIID})
+	if err != nil {
 		return nil, fmt.Errorf("preflight: REST API %s: %w", p.RestAPIID, err)
+	}
+	// API Gateway's metrics are keyed by the API's name: a wrong one makes
+	// the API alarms watch nothing, silently.
+	switch name := aws.ToString(api.Name); {
+	case p.RestAPIName == "":
+		add(Finding{Warn, "RestApiName", "is empty: no API 5xx or latency alarm is created", fmt.Sprintf("set RestApiName=%q in samconfig.toml", name), ""})
+	case p.RestAPIName != name:
+		add(Finding{Refuse, "RestApiName", fmt.Sprintf("is %q but API %s is named %q: the API alarms and dashboard would watch a metric that never arrives", p.RestAPIName, p.RestAPIID, name),
+			fmt.Sprintf("set RestApiName=%q in samconfig.toml", name), ""})
 	}
 	resources, err := apiResources(ctx, c.APIGateway, p.RestAPIID)
 	if err != nil {

@@ -24,7 +24,10 @@ type Plan struct {
 	StackName string
 	Region    string
 	RestAPIID string
-	Stage     string
+	// RestAPIName is the name the API alarms and dashboard expect the API
+	// to have ("" - none are created).
+	RestAPIName string
+	Stage       string
 	// Methods are the methods the deploy creates on resources that already
 	// exist on the API (a parameter names them).
 	Methods []Method
@@ -82,6 +85,7 @@ func NewPlan(t *samtemplate.Template, params map[string]string, stackName, regio
 	p := &Plan{StackName: stackName, Region: region, GatewayResponses: map[string]GatewayResponse{}}
 	p.RestAPIID, _ = r.Parameter("RestApiId")
 	p.Stage, _ = r.Parameter("Stage")
+	p.RestAPIName, _ = r.Parameter("RestApiName")
 	if origins, ok := r.Parameter("AllowedOrigins"); ok {
 		for _, o := range strings.Split(origins, ",") {
 			if o = strings.TrimSpace(o); o != "" {

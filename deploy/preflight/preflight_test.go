@@ -110,6 +110,7 @@ type world struct {
 	c          preflight.Clients
 	region     string
 	api, jobs  string // REST API id, /v1/jobs resource id
+	apiName    string // the RestApiName parameter
 	manageGR   bool
 	managePOST bool
 }
@@ -129,7 +130,7 @@ const (
 func newWorld(t *testing.T, region string) *world {
 	t.Helper()
 	url := moto(t)
-	w := &world{t: t, ctx: context.Background(), c: clients(url, region), region: region}
+	w := &world{t: t, ctx: context.Background(), c: clients(url, region), region: region, apiName: "jobs"}
 	api, err := w.c.APIGateway.CreateRestApi(w.ctx, &apigateway.CreateRestApiInput{Name: aws.String("jobs")})
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +228,7 @@ func (w *world) run() []preflight.Finding {
 		w.t.Fatal(err)
 	}
 	params := map[string]string{
-		"Stage": "prod", "RestApiId": w.api, "JobsResourceId": w.jobs,
+		"Stage": "prod", "RestApiId": w.api, "RestApiName": w.apiName, "JobsResourceId": w.jobs,
 		"CognitoUserPoolArn": "arn:aws:cognito-idp:" + w.region + ":210987654321:userpool/" + w.region + "_AbCdEf123",
 		"AllowedOrigins":     admin + "," + video, "PipelineQueueName": "video-pipeline",
 		"ManagePostMethod": fmt.Sprint(w.managePOST), "ManageGatewayResponses": fmt.Sprint(w.manageGR),
@@ -303,13 +304,17 @@ func TestPreflight(t *testing.T) {
 				w.t.Fatal(err)
 			}
 			owned := aws.ToString(sr.StackResourceSummaries[0].PhysicalResourceId)
-			w.api = owned
+			w.api, w.apiName = owned, "platform"
 			res, _ := w.c.APIGateway.GetResources(w.ctx, &apigateway.GetResourcesInput{RestApiId: &w.api})
 			w.jobs = w.resource(w.resource(aws.ToString(res.Items[0].Id), "v1"), "jobs")
 			w.method(w.jobs, "POST")
 			w.options(w.jobs, ownerHeaders, "")
 			w.gatewayResponse("DEFAULT_4XX", map[string]string{"gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.Origin"})
 		}, want: []want{{preflight.Refuse, "REST API", "is defined by an OpenAPI body in stack platform-api", "Mode: merge"}}},
+		{name: "RestApiName of another API", region: "sa-east-1", world: func(w *world) { w.apiName = "jobs-api" },
+			want: []want{{preflight.Refuse, "RestApiName", `is "jobs-api" but API`, `set RestApiName="jobs"`}}},
+		{name: "RestApiName empty", region: "ap-northeast-2", world: func(w *world) { w.apiName = "" },
+			want: []want{{preflight.Warn, "RestApiName", "no API 5xx or latency alarm", `set RestApiName="jobs"`}}},
 		{name: "a later deploy of the stack itself", region: "ca-central-1", world: func(w *world) {
 			w.table("Jobs-unrelated")
 			w.stack("jobs-api", map[string]any{

@@ -164,17 +164,19 @@ func TestRepoSamconfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := samconfig.Parse(b, "prod")
-	if err != nil {
-		t.Fatalf("samconfig.toml [prod]: %v", err)
-	}
-	var placeholders []string
-	for _, p := range samconfig.Check(tpl, d.Overrides) {
-		if p.Placeholder {
-			placeholders = append(placeholders, p.Param)
-			continue
+	for _, env := range []string{"prod", "staging"} {
+		d, err := samconfig.Parse(b, env)
+		if err != nil {
+			t.Fatalf("samconfig.toml [%s]: %v", env, err)
 		}
-		t.Errorf("samconfig.toml [prod] %s", p)
+		var placeholders []string
+		for _, p := range samconfig.Check(tpl, d.Overrides) {
+			if p.Placeholder {
+				placeholders = append(placeholders, p.Param)
+				continue
+			}
+			t.Errorf("samconfig.toml [%s] %s", env, p)
+		}
+		t.Logf("[%s] placeholders left for the operator: %v", env, slices.Compact(placeholders))
 	}
-	t.Logf("placeholders left for the operator: %v", slices.Compact(placeholders))
 }

@@ -43,6 +43,7 @@ var propertySchemas = map[string]reflect.Type{
 	"AWS::Logs::LogGroup":              reflect.TypeFor[logs.LogGroup](),
 	"AWS::Logs::MetricFilter":          reflect.TypeFor[logs.MetricFilter](),
 	"AWS::CloudWatch::Alarm":           reflect.TypeFor[cloudwatch.Alarm](),
+	"AWS::CloudWatch::Dashboard":       reflect.TypeFor[cloudwatch.Dashboard](),
 	"AWS::ApiGateway::RestApi":         reflect.TypeFor[apigateway.RestApi](),
 	"AWS::ApiGateway::Resource":        reflect.TypeFor[apigateway.Resource](),
 	"AWS::ApiGateway::Method":          reflect.TypeFor[apigateway.Method](),

@@ -195,7 +195,7 @@ func TestResolveRepoTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := samtemplate.NewResolver(tpl, samtemplate.ResolveOptions{Parameters: map[string]string{
-		"Stage": "local", "RestApiId": "local00api", "JobsResourceId": "v1jobs0001",
+		"Stage": "local", "RestApiId": "local00api", "RestApiName": "jobs-api-local", "JobsResourceId": "v1jobs0001",
 		"CognitoUserPoolArn": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_local",
 		"AllowedOrigins":     "http://127.0.0.1:3001", "PipelineQueueName": "local-pipeline",
 	}})

@@ -4,6 +4,7 @@ package lambdaenv
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -88,9 +89,26 @@ func positiveInt(name string) (int, error) {
 }
 
 // Logger returns the JSON logger every function writes to stdout, which
-// Lambda sends to CloudWatch Logs.
+// Lambda sends to CloudWatch Logs, at the level LOG_LEVEL names.
 func Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	return NewLogger(os.Stdout, os.Getenv("LOG_LEVEL"))
+}
+
+// NewLogger returns a JSON logger to w at level ("debug", "info", "warn",
+// "error", any case; "" is info). A level it does not understand logs at
+// info with a warning saying so, rather than failing every invocation over
+// a log setting.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(level))
+	if level == "" {
+		l, err = slog.LevelInfo, nil
+	}
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	if err != nil {
+		log.Warn("LOG_LEVEL not understood; logging at info", "value", level)
+	}
+	return log
 }
 
 // Fatal logs an init failure and exits, which Lambda reports as

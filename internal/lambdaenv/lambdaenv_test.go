@@ -2,11 +2,13 @@ package lambdaenv_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +100,34 @@ func TestLogger(t *testing.T) {
 	}
 	if _, ok := l.Handler().(*slog.JSONHandler); !ok {
 		t.Errorf("Logger() handler = %T, want *slog.JSONHandler (CloudWatch reads JSON)", l.Handler())
+	}
+}
+
+func TestNewLoggerLevels(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		level                string
+		debug, info, warning bool
+		notice               string // a line the logger writes by itself
+	}{
+		{"", false, true, true, ""},
+		{"debug", true, true, true, ""},
+		{"INFO", false, true, true, ""},
+		{"warn", false, false, true, ""},
+		{"error", false, false, false, ""},
+		{"verbose", false, true, true, `"msg":"LOG_LEVEL not understood; logging at info","value":"verbose"`},
+	}
+	for _, tt := range tests {
+		var buf bytes.Buffer
+		l := lambdaenv.NewLogger(&buf, tt.level)
+		if !strings.Contains(buf.String(), tt.notice) {
+			t.Errorf("level %q: output %q, want %q", tt.level, buf.String(), tt.notice)
+		}
+		ctx := context.Background()
+		got := []bool{l.Enabled(ctx, slog.LevelDebug), l.Enabled(ctx, slog.LevelInfo), l.Enabled(ctx, slog.LevelWarn)}
+		if want := []bool{tt.debug, tt.info, tt.warning}; !slices.Equal(got, want) {
+			t.Errorf("level %q: debug/info/warn enabled = %v, want %v", tt.level, got, want)
+		}
 	}
 }
 
