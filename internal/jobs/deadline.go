@@ -219,12 +219,19 @@ const (
 // Check tells a worker whether it may still work on a job, before it starts
 // and while it runs. On a PROCESSING job the call is a heartbeat (recorded
 // with a conditional write, coalesced: at most a few writes per heartbeat
-// limit). A malformed ID is EINVALID; an unknown job is Gone, not an error.
+// limit). A job past a limit other than the heartbeat's (which the call
+// itself answers) is ended here as the sweeper would end it, so the answer
+// never waits for the next sweep. A malformed ID is EINVALID; an unknown
+// job is Gone, not an error.
 func (s *Service) Check(ctx context.Context, id string) (Decision, Job, error) {
 	if err := ValidateID(id); err != nil {
 		return "", Job{}, err
 	}
 	j, _, err := s.update(ctx, id, func(j Job) (Job, Outcome, error) {
+		if r := s.limits().Overdue(j, s.now()); r != "" && r != ReasonHeartbeatTimeout {
+			next, outcome, _, err := s.expire(j)
+			return next, outcome, err
+		}
 		if next, ok := s.heartbeat(j); ok {
 			return next, Heartbeat, nil
 		}

@@ -9,15 +9,15 @@ import (
 // Bounds of one Sweep, so that a scheduled run always fits its function's
 // timeout; what a run leaves, the next one takes.
 const (
-	DefaultSweepScan = 1000 // jobs read per status
-	DefaultSweepEnd  = 200  // jobs changed
+	DefaultSweepScan   = 1000 // jobs read per status
+	DefaultSweepChange = 200  // jobs changed
 )
 
 // SweepOptions bound one Sweep.
 type SweepOptions struct {
 	// MaxScan is the most jobs read per status (DefaultSweepScan if 0).
 	MaxScan int
-	// MaxChange is the most jobs changed (DefaultSweepEnd if 0).
+	// MaxChange is the most jobs changed (DefaultSweepChange if 0).
 	MaxChange int
 	// OnChange, if set, is called for each job Sweep changed, with why.
 	OnChange func(j Job, r Reason)
@@ -49,7 +49,7 @@ func (s *Service) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error
 		o.MaxScan = DefaultSweepScan
 	}
 	if o.MaxChange <= 0 {
-		o.MaxChange = DefaultSweepEnd
+		o.MaxChange = DefaultSweepChange
 	}
 	res := SweepResult{Changed: map[Reason]int{}}
 	changed := 0

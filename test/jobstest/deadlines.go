@@ -286,6 +286,42 @@ func TestDeadlines(t *testing.T, newBackend BackendFactory) {
 		}
 	})
 
+	// The check ends a job past a limit itself, as the sweeper would, so a
+	// worker never starts one; but a job silent too long is not failed by
+	// the very check that shows its worker alive.
+	t.Run("CheckEndsOverdueJobs", func(t *testing.T) {
+		t.Parallel()
+		b := newBackend(t)
+		svc, clock := deadlineService(b)
+		stale, due, quiet := NewJob("job_stale", "alice"), NewJob("job_due", "alice"), NewJob("job_quiet", "alice")
+		due.Deadline = T0.Add(time.Minute)
+		quiet.Status, quiet.StartedAt = jobs.Processing, T0
+		create(t, b.Store, stale, due, quiet)
+		clock.Set(T0.Add(testLimits.Queue))
+		tests := []struct {
+			id     string
+			want   jobs.Decision
+			status jobs.Status
+			code   string
+		}{
+			{"job_stale", jobs.Gone, jobs.Failed, jobs.QueueTimeoutCode},
+			{"job_due", jobs.Gone, jobs.Cancelled, ""},
+			{"job_quiet", jobs.Continue, jobs.Processing, ""},
+		}
+		for _, tt := range tests {
+			if d, _, err := svc.Check(ctx, tt.id); err != nil || d != tt.want {
+				t.Errorf("Check(%s) = %q, %v; want %q", tt.id, d, err, tt.want)
+			}
+			wantState(t, b.Store, tt.id, tt.status, tt.code)
+		}
+		if j := latest(t, b.Store, "job_quiet"); !j.HeartbeatAt.Equal(clock.Now()) {
+			t.Errorf("the check on a silent job recorded no heartbeat: %v", j.HeartbeatAt)
+		}
+		if res := sweep(t, svc); len(res.Changed) != 0 {
+			t.Errorf("sweep after the checks changed %v, want nothing left", res.Changed)
+		}
+	})
+
 	t.Run("SweepIsBounded", func(t *testing.T) {
 		t.Parallel()
 		b := newBackend(t)
