@@ -72,6 +72,11 @@ type Policy struct {
 	// Forbidden are resource types this stack must never create, change,
 	// import or remove.
 	Forbidden []string
+	// Superseded are resource types a deploy routinely replaces and whose
+	// old copies it removes while keeping them (SAM publishes a new
+	// AWS::Lambda::Version behind the alias on each code change and retains
+	// the previous one): never findings.
+	Superseded []string
 	// Allow lists logical IDs whose removal or replacement the operator has
 	// reviewed and accepts for this deploy. It never allows a Forbidden type.
 	Allow map[string]bool
@@ -94,7 +99,8 @@ func DefaultPolicy() Policy {
 			"AWS::SQS::Queue", "AWS::S3::Bucket", // messages and objects in flight
 			"AWS::KMS::Key", "AWS::SecretsManager::Secret",
 		},
-		Forbidden: []string{"AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api"},
+		Forbidden:  []string{"AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api"},
+		Superseded: []string{"AWS::Lambda::Version"},
 	}
 }
 
@@ -172,7 +178,7 @@ func Check(cs *ChangeSet, p Policy) []Finding {
 			out = append(out, f)
 			continue
 		}
-		if p.Allow[rc.LogicalResourceID] {
+		if p.Allow[rc.LogicalResourceID] || matchType(p.Superseded, rc.ResourceType) {
 			continue
 		}
 		stateful := matchType(p.Stateful, rc.ResourceType)

@@ -100,6 +100,9 @@ func TestCheckRules(t *testing.T) {
 		{"add a REST API", changeset.ResourceChange{Action: "Add", LogicalResourceID: "ServerlessRestApi", ResourceType: "AWS::ApiGateway::RestApi"}, true},
 		{"modify a REST API", changeset.ResourceChange{Action: "Modify", LogicalResourceID: "Api", ResourceType: "AWS::ApiGateway::RestApi", Replacement: "False"}, true},
 		{"add an HTTP API", changeset.ResourceChange{Action: "Add", LogicalResourceID: "ServerlessHttpApi", ResourceType: "AWS::ApiGatewayV2::Api"}, true},
+		// SAM publishes a new version behind the alias on each code change
+		// and retains the previous one: expected on every deploy.
+		{"supersede a published version", changeset.ResourceChange{Action: "Remove", LogicalResourceID: "GetJobFnVersion0123456789", ResourceType: "AWS::Lambda::Version", PolicyAction: "Retain"}, false},
 	}
 	for _, tc := range tests {
 		got := changeset.Check(base(tc.change), changeset.DefaultPolicy())

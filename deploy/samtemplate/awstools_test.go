@@ -47,9 +47,9 @@ func samPython(t *testing.T) string {
 }
 
 // runLint lints file and returns cfn-lint's exit code and findings.
-func runLint(t *testing.T, lint, file string) (int, string) {
+func runLint(t *testing.T, lint, file string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(lint, "--format", "parseable", "--", file)
+	cmd := exec.Command(lint, append(append([]string{"--format", "parseable"}, args...), "--", file)...)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), string(out)
@@ -176,7 +176,10 @@ func TestSAMTransform(t *testing.T) {
 			if err := os.WriteFile(p, out, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if code, findings := runLint(t, lint, p); code != 0 {
+			// W2001 (parameter not used): the translator resolves the
+			// parameters SAM needs at transform time (DeploymentPreference's
+			// Type), so its output no longer references them.
+			if code, findings := runLint(t, lint, p, "--ignore-checks", "W2001"); code != 0 {
 				t.Errorf("cfn-lint on the translated template: exit %d\n%s", code, findings)
 			}
 		})

@@ -296,12 +296,14 @@ func ResourcePath(t *Template, v any, external map[string]string) (string, error
 	return "", fmt.Errorf("samtemplate: resource path too deep")
 }
 
-// invocationsURI matches the Uri of a Lambda proxy integration.
-var invocationsURI = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:path/2015-03-31/functions/\$\{([A-Za-z0-9]+)\.Arn\}/invocations$`)
+// invocationsURI matches the Uri of a Lambda proxy integration, invoking
+// the function (${Fn.Arn}) or an alias SAM publishes (${FnAlias<name>}).
+var invocationsURI = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}:lambda:path/2015-03-31/functions/\$\{([A-Za-z0-9]+?)(?:\.Arn|Alias[A-Za-z0-9]+)\}/invocations$`)
 
 // IntegrationFunction returns the logical ID of the function an
 // AWS::ApiGateway::Method's integration invokes, from an Integration.Uri
-// of the form !Sub arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations.
+// of the form !Sub arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations
+// or .../functions/${FnAlias<name>}/invocations (its alias).
 func IntegrationFunction(t *Template, methodID string) (string, error) {
 	r, ok := t.Resources[methodID]
 	if !ok || r.Type != "AWS::ApiGateway::Method" {

@@ -94,8 +94,8 @@ func checkStatusEvents(t *samtemplate.Template) error {
 	for _, id := range samtemplate.ResourcesOfType(t, "AWS::Lambda::EventSourceMapping") {
 		p := t.Resources[id].Properties
 		mappings = append(mappings, id)
-		if !reflect.DeepEqual(p["EventSourceArn"], getAtt("StatusEventsQueue", "Arn")) || !reflect.DeepEqual(p["FunctionName"], ref("UpdateJobFn")) {
-			bad("%s maps %s to %s, want StatusEventsQueue to UpdateJobFn", id, samtemplate.Render(p["EventSourceArn"]), samtemplate.Render(p["FunctionName"]))
+		if !reflect.DeepEqual(p["EventSourceArn"], getAtt("StatusEventsQueue", "Arn")) || !reflect.DeepEqual(p["FunctionName"], ref("UpdateJobFnAliaslive")) {
+			bad("%s maps %s to %s, want StatusEventsQueue to UpdateJobFn's live alias", id, samtemplate.Render(p["EventSourceArn"]), samtemplate.Render(p["FunctionName"]))
 		}
 		if !reflect.DeepEqual(p["FunctionResponseTypes"], []any{"ReportBatchItemFailures"}) {
 			bad("%s FunctionResponseTypes = %s, want [ReportBatchItemFailures] (else one bad event retries the whole batch)", id, samtemplate.Render(p["FunctionResponseTypes"]))

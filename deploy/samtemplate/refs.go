@@ -177,7 +177,8 @@ func checkGetAtt(r Reference, t *Template, implicit map[string]string, bad func(
 // resources the SAM transform generates and a template may reference
 // although it does not declare them. Deliberately small:
 //   - <Function>Role (AWS::IAM::Role) for a function without a Role property;
-//   - <Function>.Alias and <Function>.Version for a function with AutoPublishAlias;
+//   - <Function>.Alias and <Function>.Version for a function with AutoPublishAlias,
+//     and the alias by its generated logical ID, <Function>Alias<alias name>;
 //   - <Api>.Stage and <Api>.Deployment for an AWS::Serverless::Api;
 //   - ServerlessRestApi / ServerlessHttpApi when a function has an Api / HttpApi event.
 func ImplicitResources(t *Template) map[string]string {
@@ -192,9 +193,12 @@ func ImplicitResources(t *Template) map[string]string {
 			if _, ok := props["Role"]; !ok {
 				out[id+"Role"] = "AWS::IAM::Role"
 			}
-			if _, ok := props["AutoPublishAlias"]; ok {
+			if alias, ok := props["AutoPublishAlias"]; ok {
 				out[id+".Alias"] = "AWS::Lambda::Alias"
 				out[id+".Version"] = "AWS::Lambda::Version"
+				if name, ok := alias.(string); ok {
+					out[id+"Alias"+name] = "AWS::Lambda::Alias"
+				}
 			}
 			events, _ := props["Events"].(map[string]any)
 			for _, e := range events {

@@ -188,6 +188,7 @@ Resources:
 	want := map[string]string{
 		"ARole": "AWS::IAM::Role", "A.Alias": "AWS::Lambda::Alias", "A.Version": "AWS::Lambda::Version",
 		"B.Alias": "AWS::Lambda::Alias", "B.Version": "AWS::Lambda::Version",
+		"AAliaslive": "AWS::Lambda::Alias", "BAliaslive": "AWS::Lambda::Alias", // by their generated logical IDs
 		"ServerlessRestApi": "AWS::ApiGateway::RestApi", "ServerlessHttpApi": "AWS::ApiGatewayV2::Api",
 		"Api.Stage": "AWS::ApiGateway::Stage", "Api.Deployment": "AWS::ApiGateway::Deployment",
 	}

@@ -237,7 +237,7 @@ var mutations = []mutation{
 		new: "      OperationName: GetJob\n      AuthorizationType: NONE", fails: "API methods", why: "GetJobMethod AuthorizationType = NONE"},
 	{name: "GET without authorizer", edit: deleteProp("GetJobMethod", "AuthorizerId"), fails: "API methods", why: "GetJobMethod has no AuthorizerId"},
 	{name: "GET not a proxy integration", edit: setIntegration("GetJobMethod", "Type", "AWS"), fails: "API methods", why: "GetJobMethod Integration Type/IntegrationHttpMethod = AWS/POST"},
-	{name: "GET invokes the submit function", old: "functions/${GetJobFn.Arn}/invocations", new: "functions/${SubmitJobFn.Arn}/invocations", fails: "API methods", why: `GetJobMethod invokes "SubmitJobFn"`},
+	{name: "GET invokes the submit function", old: "functions/${GetJobFnAliaslive}/invocations", new: "functions/${SubmitJobFnAliaslive}/invocations", fails: "API methods", why: `GetJobMethod invokes "SubmitJobFn"`},
 	{name: "GET on the collection", edit: setProp("GetJobMethod", "ResourceId", map[string]any{"Ref": "JobsResourceId"}), fails: "API methods", why: `GetJobMethod path = "/v1/jobs"`},
 	{name: "POST without auth", old: "      OperationName: SubmitJob\n      AuthorizationType: COGNITO_USER_POOLS",
 		new: "      OperationName: SubmitJob\n      AuthorizationType: NONE", fails: "API methods", why: "PostJobMethod AuthorizationType = NONE"},
@@ -245,7 +245,7 @@ var mutations = []mutation{
 		new: "      OperationName: ListJobs\n      AuthorizationType: NONE", fails: "API methods", why: "ListJobsMethod AuthorizationType = NONE"},
 	{name: "list only while the stack owns POST", in: "ListJobsMethod", old: "    Type: AWS::ApiGateway::Method\n", new: "    Type: AWS::ApiGateway::Method\n    Condition: OwnPostMethod\n",
 		fails: "API methods", why: `ListJobsMethod Condition = "OwnPostMethod", want ""`},
-	{name: "list invokes the cancel function", in: "ListJobsMethod", old: "${ListJobsFn.Arn}", new: "${CancelJobFn.Arn}", fails: "API methods", why: `ListJobsMethod invokes "CancelJobFn"`},
+	{name: "list invokes the cancel function", in: "ListJobsMethod", old: "${ListJobsFnAliaslive}", new: "${CancelJobFnAliaslive}", fails: "API methods", why: `ListJobsMethod invokes "CancelJobFn"`},
 	{name: "cancel on the collection", in: "JobCancelResource", old: "      ParentId: !Ref JobIdResource\n", new: "      ParentId: !Ref JobsResourceId\n", fails: "API methods", why: `CancelJobMethod path = "/v1/jobs/cancel"`},
 	{name: "cancel is a GET", in: "CancelJobMethod", old: "      HttpMethod: POST\n", new: "      HttpMethod: GET\n", fails: "API methods", why: "CancelJobMethod HttpMethod = GET, want POST"},
 	{name: "unexpected method", edit: addResource("DeleteJobMethod", "AWS::ApiGateway::Method", map[string]any{
@@ -277,7 +277,8 @@ var mutations = []mutation{
 	{name: "permission for every method", old: "${RestApiId}/*/GET/v1/jobs/*", new: "${RestApiId}/*/*/*", fails: "invoke permissions", why: "GetJobFnInvokePermission SourceArn"},
 	{name: "cancel permission for every method", old: "${RestApiId}/*/POST/v1/jobs/*/cancel", new: "${RestApiId}/*/*/*", fails: "invoke permissions", why: "CancelJobFnInvokePermission SourceArn"},
 	{name: "list permission for the whole API", in: "ListJobsFnInvokePermission", old: "${RestApiId}/*/GET/v1/jobs", new: "${RestApiId}/*", fails: "invoke permissions", why: "ListJobsFnInvokePermission SourceArn"},
-	{name: "permission for the wrong function", old: "FunctionName: !Ref GetJobFn", new: "FunctionName: !Ref SubmitJobFn", fails: "invoke permissions", why: "GetJobFnInvokePermission FunctionName = !Ref SubmitJobFn, want !Ref GetJobFn"},
+	{name: "permission for the wrong function", old: "FunctionName: !Ref GetJobFnAliaslive", new: "FunctionName: !Ref SubmitJobFnAliaslive", fails: "invoke permissions", why: "GetJobFnInvokePermission FunctionName = !Ref SubmitJobFnAliaslive, want !Ref GetJobFnAliaslive"},
+	{name: "permission for the unpublished function", old: "FunctionName: !Ref GetJobFnAliaslive", new: "FunctionName: !Ref GetJobFn", fails: "invoke permissions", why: "GetJobFnInvokePermission FunctionName = !Ref GetJobFn, want !Ref GetJobFnAliaslive"},
 	{name: "permission missing", edit: deleteResource("GetJobFnInvokePermission"), fails: "invoke permissions", why: "no permission lets API Gateway invoke GetJobFn"},
 	{name: "list permission missing", edit: deleteResource("ListJobsFnInvokePermission"), fails: "invoke permissions", why: "no permission lets API Gateway invoke ListJobsFn"},
 	{name: "permission for any principal", edit: setProp("SubmitJobFnInvokePermission", "Principal", "*"), fails: "invoke permissions", why: "SubmitJobFnInvokePermission: Principal/Action = */lambda:InvokeFunction"},
@@ -327,7 +328,7 @@ var mutations = []mutation{
 	{name: "dead letters never", old: "        maxReceiveCount: 5\n", new: "        maxReceiveCount: 1000\n", fails: "status events", why: "StatusEventsQueue RedrivePolicy"},
 	{name: "short visibility", old: "      VisibilityTimeout: 60\n", new: "      VisibilityTimeout: 30\n", fails: "status events", why: "VisibilityTimeout = 30, want at least 6 × UpdateJobFn's Timeout 10"},
 	{name: "whole-batch retries", old: "      FunctionResponseTypes: [ReportBatchItemFailures]\n", new: "", fails: "status events", why: "UpdateJobFnStatusEvents FunctionResponseTypes = null"},
-	{name: "mapping from the dead-letter queue", in: "UpdateJobFnStatusEvents", old: "EventSourceArn: !GetAtt StatusEventsQueue.Arn", new: "EventSourceArn: !GetAtt StatusEventsDLQ.Arn", fails: "status events", why: "UpdateJobFnStatusEvents maps !GetAtt StatusEventsDLQ.Arn to !Ref UpdateJobFn"},
+	{name: "mapping from the dead-letter queue", in: "UpdateJobFnStatusEvents", old: "EventSourceArn: !GetAtt StatusEventsQueue.Arn", new: "EventSourceArn: !GetAtt StatusEventsDLQ.Arn", fails: "status events", why: "UpdateJobFnStatusEvents maps !GetAtt StatusEventsDLQ.Arn to !Ref UpdateJobFnAliaslive"},
 	{name: "oversized batch", in: "UpdateJobFnStatusEvents", old: "      BatchSize: 10\n", new: "      BatchSize: 100\n", fails: "status events", why: "UpdateJobFnStatusEvents BatchSize = 100"},
 	{name: "queues accept plain HTTP", in: "StatusEventsQueuePolicy", old: "                aws:SecureTransport: \"false\"\n", new: "                aws:SecureTransport: \"true\"\n", fails: "status events", why: "denies sqs:* without aws:SecureTransport"},
 	{name: "no dead-letter alarm", edit: deleteResource("StatusEventsDLQAlarm"), fails: "status events", why: "StatusEventsDLQAlarm: want an alarm"},
@@ -854,8 +855,10 @@ func checkInvokePermissions(t *samtemplate.Template) error {
 			errs = append(errs, fmt.Errorf("%s: Principal/Action = %v/%v, want apigateway.amazonaws.com/lambda:InvokeFunction", id, p["Principal"], p["Action"]))
 		case name != "Fn::Sub" || allowed[arn] == "":
 			errs = append(errs, fmt.Errorf("%s SourceArn = %s: not one method's ARN (want one of %v)", id, samtemplate.Render(p["SourceArn"]), slices.Sorted(maps.Keys(allowed))))
-		case fn != "!Ref "+allowed[arn]:
-			errs = append(errs, fmt.Errorf("%s FunctionName = %s, want !Ref %s for %s", id, fn, allowed[arn], arn))
+		case fn != "!Ref "+allowed[arn]+"Aliaslive":
+			// The alias the integration invokes, not the function:
+			// permission on the unqualified function does not cover it.
+			errs = append(errs, fmt.Errorf("%s FunctionName = %s, want !Ref %sAliaslive for %s", id, fn, allowed[arn], arn))
 		default:
 			found[arn] = true
 		}

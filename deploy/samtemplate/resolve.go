@@ -388,7 +388,35 @@ func (r *Resolver) ref(name string) (any, error) {
 		}
 		return name, nil
 	}
+	if arn, ok, err := r.aliasRef(name); ok || err != nil {
+		return arn, err
+	}
 	return nil, fmt.Errorf("Ref %s: no such parameter, resource or pseudo parameter", name)
+}
+
+// aliasRef resolves a Ref to the alias SAM generates for a function with
+// AutoPublishAlias (logical ID <Function>Alias<name>): the alias ARN, the
+// function's ARN qualified with the alias name.
+func (r *Resolver) aliasRef(name string) (any, bool, error) {
+	for id, res := range r.tpl.Resources {
+		if res.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		props, err := FunctionProperties(r.tpl, id)
+		if err != nil {
+			continue
+		}
+		alias, _ := props["AutoPublishAlias"].(string)
+		if alias == "" || name != id+"Alias"+alias {
+			continue
+		}
+		fn, err := r.getAtt(id, "Arn")
+		if err != nil {
+			return nil, true, err
+		}
+		return fmt.Sprintf("%v:%s", fn, alias), true, nil
+	}
+	return nil, false, nil
 }
 
 func (r *Resolver) mustExist(logicalID string) error {
