@@ -127,6 +127,7 @@ func startPipeline(ctx context.Context, s *Server, tpl *samtemplate.Template, r 
 		{Name: sq.dlq},
 	}, invokedFunctions(s.Service, log))
 	p.server.Log = log
+	p.server.OnSend = o.OnQueueSend
 	p.server.URL = "http://" + ln.Addr().String()
 	p.queues = Queues{
 		Endpoint: p.server.URL, Pipeline: p.server.QueueURL(pipelineQueue), StatusEvents: p.server.QueueURL(sq.name),

@@ -49,6 +49,9 @@ type Options struct {
 	// only); SQSListener, when set, is used instead.
 	SQSAddr     string
 	SQSListener net.Listener
+	// OnQueueSend, if set, sees every message sent to a local queue, with
+	// the queue's name (tests hold them to the message contracts).
+	OnQueueSend func(queue, body string)
 	// SweepEvery is how often the sweeper runs (a minute if 0).
 	SweepEvery  time.Duration
 	Steps       int

@@ -59,6 +59,9 @@ type Server struct {
 	Log *slog.Logger
 	// Now is injectable for tests.
 	Now func() time.Time
+	// OnSend, if set, sees every message body accepted, with its queue's
+	// name (tests hold them to the message contracts).
+	OnSend func(queue, body string)
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced when a message is sent or made visible
@@ -260,6 +263,9 @@ func (s *Server) sendMessage(body []byte) (any, error) {
 		id: out["MessageId"], body: in.MessageBody, md5: out["MD5OfMessageBody"], groupID: in.MessageGroupID,
 		sentAt: now, visibleAt: now.Add(time.Duration(in.DelaySeconds) * time.Second),
 	})
+	if s.OnSend != nil {
+		s.OnSend(q.Name, in.MessageBody)
+	}
 	s.notify()
 	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/invoke"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
+	"github.com/deepfoundai/jobs-api/test/contracttest"
 	pub "github.com/deepfoundai/jobs-api/worker"
 )
 
@@ -66,6 +67,10 @@ func newFixture(t *testing.T, failureRate, roll float64) *fixture {
 	svc := &jobs.Service{Store: store, Log: log}
 	srv := localsqs.New([]localsqs.QueueConfig{{Name: "pipeline"}, {Name: "status", VisibilityTimeout: time.Second}},
 		map[string]localsqs.Function{"WorkerCheckFn": localsqs.JSONFunction[json.RawMessage]((&invoke.CheckHandler{Service: svc, Log: log}).Handle)})
+	srv.OnSend = func(queue, body string) { // every message the test sends keeps to the contract
+		schema := map[string]string{"pipeline": contracttest.Handoff, "status": contracttest.StatusEvent}[queue]
+		contracttest.Valid(t, schema, []byte(body))
+	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	srv.URL = hs.URL

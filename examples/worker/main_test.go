@@ -10,6 +10,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/dev/localserver"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/test/contracttest"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
@@ -22,6 +23,13 @@ func TestAgainstMakeRun(t *testing.T) {
 	s, err := localserver.Start(context.Background(), localserver.Options{
 		Addr: "127.0.0.1:0", Template: "../../template.yaml", Existing: "../../dev/existing-api.yaml", Params: "../../dev/params.json",
 		Worker: false, Log: slog.New(slog.DiscardHandler),
+		OnQueueSend: func(queue, body string) { // hand-offs and reports keep to the contracts
+			schema := contracttest.StatusEvent
+			if queue == "local-pipeline" {
+				schema = contracttest.Handoff
+			}
+			contracttest.Valid(t, schema, []byte(body))
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
