@@ -356,11 +356,17 @@ func (s *Server) output(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, id+".mp4", j.CompletedAt, bytes.NewReader(web.SampleVideo))
 }
 
-// Close stops accepting requests, lets those in flight finish (until ctx
-// ends), stops the worker and the embedded engine.
+// Close stops the worker and the local pipeline's consumers, stops
+// accepting requests, lets those in flight finish (until ctx ends), and
+// stops the embedded engine.
 func (s *Server) Close(ctx context.Context) error {
 	var errs []error
 	s.closeOnce.Do(func() {
+		// The worker and consumers first, while the endpoints they call are
+		// still up; then the servers, letting requests in flight finish.
+		if s.pipeline != nil {
+			errs = append(errs, s.pipeline.close(ctx))
+		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		for _, srv := range s.servers {
@@ -383,9 +389,6 @@ func (s *Server) Close(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
-		if s.pipeline != nil {
-			errs = append(errs, s.pipeline.close(ctx))
-		}
 		if s.engine != nil {
 			errs = append(errs, s.engine.Close(ctx))
 		}
