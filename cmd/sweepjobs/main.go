@@ -3,8 +3,8 @@
 // unanswered cancel, the job's own deadline), found by Query on the status
 // index, oldest first, a bounded number per run (internal/invoke.SweepHandler).
 // Configuration: see internal/lambdaenv (the JOB_*_TIMEOUT_SECONDS limits,
-// METRICS_NAMESPACE). It may only Query the status index and GetItem and
-// PutItem on the jobs table.
+// METRICS_NAMESPACE). It may only Query the status index, BatchGetItem
+// (each page's jobs) and GetItem and PutItem on the jobs table.
 package main
 
 import (

@@ -70,12 +70,14 @@ var wantGrants = map[string]map[string][]string{
 		"sqs:GetQueueAttributes": {statusQueueArn},
 		"sqs:ReceiveMessage":     {statusQueueArn},
 	},
-	// Sweep: List (Query on the status index, no Scan), then Expire
-	// (GetLatest and a conditional Update) per candidate.
+	// Sweep: List (Query on the status index, no Scan, and GetMany of each
+	// page), then Expire (GetLatest and a conditional Update) per candidate.
+	// calls_test.go runs the sweep and holds its calls to this.
 	"SweepJobsFn": {
-		"dynamodb:Query":   {`!Sub "${JobsTable.Arn}/index/byStatus"`},
-		"dynamodb:GetItem": {tableArn},
-		"dynamodb:PutItem": {tableArn},
+		"dynamodb:Query":        {`!Sub "${JobsTable.Arn}/index/byStatus"`},
+		"dynamodb:BatchGetItem": {tableArn},
+		"dynamodb:GetItem":      {tableArn},
+		"dynamodb:PutItem":      {tableArn},
 	},
 	// Check: GetLatest, and on a PROCESSING job a conditional Update (the
 	// heartbeat).
