@@ -78,7 +78,7 @@ bench-coldstart: node_modules ## GetJobFn cold start vs an empty function, warm 
 # Deploy (docs/deploy.md). STAGE selects the samconfig.toml environment and API stage.
 STAGE ?= prod
 
-.PHONY: deploy deploy-check redeploy-stage
+.PHONY: deploy deploy-check redeploy-stage smoke
 deploy-check: ## check samconfig.toml and the live API (pre-flight), then create and check the change set for STAGE=prod; executes nothing
 	$(GO) test -count=1 ./deploy/samtemplate/
 	DEPLOY_DRY_RUN=1 STAGE=$(STAGE) deploy/scripts/deploy.sh
@@ -89,6 +89,10 @@ deploy: ## execute the change set deploy-check reviewed for STAGE=prod (or creat
 
 redeploy-stage: ## create a new deployment of the API stage (CloudFormation never does)
 	deploy/scripts/redeploy-stage.sh
+
+# ID_TOKEN: a Cognito ID token of a test user (never echoed). SMOKE_URL overrides the stack's ApiUrl.
+smoke: ## check the deployed STAGE=prod like a browser: preflights over HTTP/1.1 and HTTP/2, a 401, each method (ID_TOKEN=...)
+	@ID_TOKEN='$(ID_TOKEN)' $(GO) run ./deploy/smoke -env $(STAGE) $(if $(SMOKE_URL),-url $(SMOKE_URL))
 
 .PHONY: bench
 bench: deps ## run the benchmarks, measure the Lambda binaries, a short load run (results: BENCHMARKS.md)

@@ -289,6 +289,11 @@ func (s *Server) dynamoClient(endpoint string) (*ddb.Client, error) {
 func (s *Server) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: loopbackHostOnly(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	// HTTP/1.1 and cleartext HTTP/2, as browsers reach API Gateway with
+	// both: the smoke test and the preflight tests send both here.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
