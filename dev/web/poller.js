@@ -38,15 +38,18 @@ export class PollError extends Error {
 
 /**
  * retryAfterMs parses a Retry-After header value: delay-seconds or an
- * HTTP-date. Returns null when absent or unreadable.
+ * HTTP-date, floored at MIN_RETRY_AFTER_MS so that "0" or a past date never
+ * makes a busy loop. Returns null when absent or unreadable.
  */
+export const MIN_RETRY_AFTER_MS = 1000;
+
 export function retryAfterMs(value, now = Date.now()) {
   if (value == null || value === "") return null;
   const v = String(value).trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (/^\d+$/.test(v)) return Math.max(MIN_RETRY_AFTER_MS, Number(v) * 1000);
   const t = Date.parse(v);
   if (Number.isNaN(t)) return null;
-  return Math.max(0, t - now);
+  return Math.max(MIN_RETRY_AFTER_MS, t - now);
 }
 
 /**

@@ -64,7 +64,9 @@ test("every terminal status stops polling", async () => {
 test("Retry-After as an HTTP date", () => {
   const now = Date.parse("2025-06-23T12:00:00Z");
   assert.equal(retryAfterMs("Mon, 23 Jun 2025 12:00:05 GMT", now), 5000);
-  assert.equal(retryAfterMs("Mon, 23 Jun 2025 11:00:00 GMT", now), 0);
+  // A past date and 0 are floored at one second: never a busy loop.
+  assert.equal(retryAfterMs("Mon, 23 Jun 2025 11:00:00 GMT", now), 1000);
+  assert.equal(retryAfterMs("0", now), 1000);
   assert.equal(retryAfterMs("7", now), 7000);
   assert.equal(retryAfterMs("soon", now), null);
   assert.equal(retryAfterMs(null, now), null);

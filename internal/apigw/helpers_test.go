@@ -271,7 +271,7 @@ func wantStandardHeaders(t *testing.T, resp events.APIGatewayProxyResponse) {
 	t.Helper()
 	want := map[string]string{
 		"Content-Type":           "application/json",
-		"Cache-Control":          "private, no-cache",
+		"Cache-Control":          "private, no-cache, no-store",
 		"X-Content-Type-Options": "nosniff",
 		"Vary":                   "Origin",
 	}

@@ -109,7 +109,7 @@ func TestGetJob304KeepsCORSAndPollingHeaders(t *testing.T) {
 	ev.MultiValueHeaders["if-none-match"] = []string{`"nope"`, first.Headers["ETag"]}
 	resp, _ := h.GetJob(context.Background(), ev)
 	want := map[string]string{
-		"ETag": first.Headers["ETag"], "Retry-After": "7", "Vary": "Origin", "Cache-Control": "private, no-cache",
+		"ETag": first.Headers["ETag"], "Retry-After": "7", "Vary": "Origin", "Cache-Control": "private, no-cache, no-store",
 		"Access-Control-Allow-Origin": "https://admin.deepfoundai.com", "Access-Control-Expose-Headers": apigw.ExposedHeaders,
 	}
 	if resp.StatusCode != 304 || resp.Body != "" {

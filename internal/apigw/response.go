@@ -71,13 +71,18 @@ func NewCORS(origins string) CORS {
 // Allowed reports whether origin may read responses.
 func (c CORS) Allowed(origin string) bool { return c.allowed[origin] }
 
+// CacheControl is every response's Cache-Control: job data is per user
+// (private), must be revalidated (no-cache, the ETag makes that cheap) and
+// must not be written to disk by a browser or a proxy (no-store).
+const CacheControl = "private, no-cache, no-store"
+
 // headers returns the headers every response carries: JSON, no sniffing, no
 // shared caching, Vary: Origin always, and Allow-Origin only for an allowed
 // origin.
 func (c CORS) headers(origin string) map[string]string {
 	h := map[string]string{
 		"Content-Type":           "application/json",
-		"Cache-Control":          "private, no-cache",
+		"Cache-Control":          CacheControl,
 		"X-Content-Type-Options": "nosniff",
 		"Vary":                   "Origin",
 	}
@@ -119,18 +124,37 @@ func (c CORS) respondError(req *events.APIGatewayProxyRequest, err error) events
 	return c.respond(req, status, ErrorBody{Error: ErrorDetail{Code: string(jobs.ErrorCode(err)), Message: jobs.ErrorMessage(err)}}, extra)
 }
 
-// header returns the first value of a request header, matched
-// case-insensitively: REST APIs pass header names as the client spelled them.
+// header returns a request header's value, its name matched
+// case-insensitively: REST APIs pass header names as the client spelled
+// them. Names differing only in case are one header sent twice; of those the
+// name spelled as given wins, else the first in byte order, so the answer
+// never depends on map iteration order. headers is read before
+// multiValueHeaders (API Gateway fills both; tests and direct invocations may
+// send either).
 func header(req *events.APIGatewayProxyRequest, name string) string {
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
+	if v, ok := lookup(req.Headers, name); ok {
+		return v
 	}
-	for k, vs := range req.MultiValueHeaders {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0]
-		}
+	if vs, ok := lookup(req.MultiValueHeaders, name); ok && len(vs) > 0 {
+		return vs[0]
 	}
 	return ""
+}
+
+// lookup finds name in m as header describes.
+func lookup[V any](m map[string]V, name string) (V, bool) {
+	if v, ok := m[name]; ok {
+		return v, true
+	}
+	var (
+		best  string
+		found bool
+		v     V
+	)
+	for k, kv := range m {
+		if strings.EqualFold(k, name) && (!found || k < best) {
+			best, found, v = k, true, kv
+		}
+	}
+	return v, found
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/strictjson"
 )
 
 // MaxSubmitBytes is the largest submit body accepted (413 above it).
@@ -66,17 +67,17 @@ func DecodeSubmit(req *events.APIGatewayProxyRequest) (jobs.Spec, error) {
 		return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "body: required, a JSON object")
 	}
 
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return jobs.Spec{}, decodeError(err)
+	fields, err := strictjson.Object(body)
+	if err != nil {
+		return jobs.Spec{}, strictError("", err)
 	}
 	if err := checkNames("", fields, submitFields); err != nil {
 		return jobs.Spec{}, err
 	}
 	if raw, ok := fields["options"]; ok && string(raw) != "null" {
-		var opts map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &opts); err != nil {
-			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "options: must be a JSON object")
+		opts, err := strictjson.Object(raw)
+		if err != nil {
+			return jobs.Spec{}, strictError("options", err)
 		}
 		if err := checkNames("options.", opts, optionFields); err != nil {
 			return jobs.Spec{}, err
@@ -123,6 +124,22 @@ func checkNames(prefix string, fields map[string]json.RawMessage, known map[stri
 		}
 	}
 	return nil
+}
+
+// strictError renders a strictjson error for the object at path ("" for
+// the body itself).
+func strictError(path string, err error) error {
+	var dup *strictjson.DuplicateError
+	if errors.As(err, &dup) {
+		if path != "" {
+			path += "."
+		}
+		return jobs.Errorf(jobs.EINVALID, "%s%s: repeated field", path, clip(dup.Name, maxEchoedName))
+	}
+	if path == "" {
+		return jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
+	}
+	return jobs.Errorf(jobs.EINVALID, "%s: must be a JSON object", path)
 }
 
 func tooLarge() error {

@@ -495,3 +495,27 @@ func TestSubmitJobCancelAfter(t *testing.T) {
 		})
 	}
 }
+
+// Names that differ only in case are one HTTP header; when an event carries
+// several, the same one is read every time: the name as the documentation
+// spells it, else the first in byte order.
+func TestHeaderLookupIsDeterministic(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		headers map[string]string
+		want    int
+	}{
+		{"documented spelling wins", map[string]string{"Content-Type": "application/json", "content-type": "text/plain", "CONTENT-TYPE": "text/plain"}, http.StatusAccepted},
+		{"else the first in byte order", map[string]string{"content-type": "application/json", "CONTENT-TYPE": "text/plain", "Content-type": "application/json"}, http.StatusUnsupportedMediaType},
+	} {
+		store, pipe := newMemory()
+		h, _ := newHandler(t, store, pipe)
+		for i := 0; i < 64; i++ {
+			req := event(t, request{method: "POST", resource: "/v1/jobs", path: "/v1/jobs", headers: tt.headers, claims: aliceClaims, body: validBody})
+			if resp, _ := h.SubmitJob(context.Background(), req); resp.StatusCode != tt.want {
+				t.Fatalf("%s: try %d: status = %d, want %d", tt.name, i, resp.StatusCode, tt.want)
+			}
+		}
+	}
+}

@@ -502,3 +502,20 @@ func TestAdvanceRecordsHeartbeats(t *testing.T) {
 		})
 	}
 }
+
+// The codes the service gives the jobs it ends itself are not the
+// pipeline's to send: a pipeline ENQUEUE_FAILED would let an idempotent
+// replay hand a job the pipeline already worked on to it again.
+func TestAdvanceRefusesServiceOwnedErrorCodes(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{jobs.EnqueueFailedCode, jobs.QueueTimeoutCode, jobs.HeartbeatTimeoutCode, jobs.RunTimeoutCode} {
+		base := inmem.NewStore()
+		seed(t, base, advProcessing(90))
+		e := newEnv(t, base, nil)
+		_, _, err := e.svc.Advance(context.Background(), jobs.Event{JobID: advID, Status: jobs.Failed, Error: &jobs.JobError{Code: code, Message: "m"}})
+		wantCode(t, "Advance "+code, err, jobs.EINVALID)
+		if got, _ := base.Get(context.Background(), advID); got.Status != jobs.Processing {
+			t.Errorf("after a pipeline %s the job is %s, want PROCESSING", code, got.Status)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/base32"
 	"strconv"
 	"strings"
+	"unicode"
 	"time"
 )
 
@@ -110,6 +111,10 @@ func (s Spec) Normalize() (Spec, error) {
 		return s, Errorf(EINVALID, "prompt: at most %d characters, got %d", MaxPromptRunes, n)
 	case strings.ContainsRune(s.Prompt, 0):
 		return s, Errorf(EINVALID, "prompt: must not contain NUL characters")
+	case strings.ContainsFunc(s.Prompt, bidiControl):
+		return s, Errorf(EINVALID, "prompt: must not contain bidirectional override or isolate controls (U+202A-U+202E, U+2066-U+2069)")
+	case !strings.ContainsFunc(s.Prompt, visible):
+		return s, Errorf(EINVALID, "prompt: must contain a visible character")
 	}
 	if s.DurationSeconds < MinDurationSeconds || s.DurationSeconds > MaxDurationSeconds {
 		return s, Errorf(EINVALID, "options.durationSeconds: an integer from %d to %d", MinDurationSeconds, MaxDurationSeconds)
@@ -124,6 +129,25 @@ func (s Spec) Normalize() (Spec, error) {
 		return s, Errorf(EINVALID, "Cancel-After: a duration from %s to %s", MinCancelAfter, MaxCancelAfter)
 	}
 	return s, nil
+}
+
+// bidiControl reports the explicit bidirectional embedding, override and
+// isolate controls: in a prompt they only serve to make text display in
+// another order than it is read (a dashboard shows "a cat \u202eteg" as
+// "a cat get").
+func bidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// visible reports a rune that draws something: a letter, digit, symbol or
+// punctuation, except the Hangul and Braille fillers, which are letters and
+// symbols that render as blanks.
+func visible(r rune) bool {
+	switch r {
+	case 0x115f, 0x1160, 0x3164, 0xffa0, 0x2800:
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.S, unicode.P)
 }
 
 // Hash fingerprints a normalized spec.

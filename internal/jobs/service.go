@@ -200,6 +200,19 @@ func (s *Service) requeue(ctx context.Context, prev Job) (SubmitResult, error) {
 	return SubmitResult{Job: next, Replayed: true}, nil
 }
 
+// ServiceErrorCode reports whether code is one of the JobError codes the
+// service gives the jobs it ends itself (EnqueueFailedCode and the limits'
+// codes). Advance, the pipeline's way in, refuses them: the service acts on
+// them (a replay re-sends an ENQUEUE_FAILED job), so they must mean what the
+// service means.
+func ServiceErrorCode(code string) bool {
+	switch code {
+	case EnqueueFailedCode, QueueTimeoutCode, HeartbeatTimeoutCode, RunTimeoutCode:
+		return true
+	}
+	return false
+}
+
 // EnqueueFailedCode is the JobError code of jobs whose hand-off to the
 // pipeline failed at submit.
 const EnqueueFailedCode = "ENQUEUE_FAILED"
@@ -383,6 +396,9 @@ func sameError(a, b *JobError) bool {
 func (s *Service) Advance(ctx context.Context, ev Event) (Job, Outcome, error) {
 	if err := ev.Validate(); err != nil {
 		return Job{}, "", err
+	}
+	if ev.Error != nil && ServiceErrorCode(ev.Error.Code) {
+		return Job{}, "", Errorf(EINVALID, "error.code: %s is set only by the jobs service", ev.Error.Code)
 	}
 	return s.update(ctx, ev.JobID, func(j Job) (Job, Outcome, error) { return s.apply(j, ev) })
 }

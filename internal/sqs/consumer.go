@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/strictjson"
 	"github.com/deepfoundai/jobs-api/worker"
 )
 
@@ -173,26 +174,36 @@ func (c *Consumer) malformed(ctx context.Context, m events.SQSMessage, err error
 		"messageId", m.MessageId, "receiveCount", m.Attributes["ApproximateReceiveCount"], "reason", jobs.ErrorMessage(err), "body", body)
 }
 
-// statusEventFields are the status event's field names. Other fields are
-// ignored (the pipeline may add an event id or a timestamp), but a known
-// name in another letter case is refused: encoding/json alone would accept
-// "Status" for "status", and the documentation says names match exactly.
-var statusEventFields = []string{"jobId", "status", "progress", "outputUrl", "error"}
+// statusEventFields are the status event's field names, and errorFields
+// those of its error object. Other fields are ignored (the pipeline may add
+// an event id or a timestamp), but a known name in another letter case is
+// refused: encoding/json alone would accept "Status" for "status", and the
+// documentation says names match exactly. A name repeated, in any object, is
+// refused too (encoding/json lets the last one win).
+var (
+	statusEventFields = []string{"jobId", "status", "progress", "outputUrl", "error"}
+	errorFields       = []string{"code", "message"}
+)
 
 // DecodeStatusEvent reads a message body (worker.StatusEvent, the documented
 // status event) into a jobs.Event and validates it (jobs.Event.Validate). A
 // fractional progress (40.5) is rounded down. Every error is EINVALID and
 // says what is wrong.
 func DecodeStatusEvent(body []byte) (jobs.Event, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
+	fields, err := strictjson.Object(body)
+	if err != nil {
+		return jobs.Event{}, strictError("", err)
 	}
-	for name := range fields {
-		for _, known := range statusEventFields {
-			if name != known && strings.EqualFold(name, known) {
-				return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "%.64s: unknown field; names are case-sensitive (%s)", name, known)
-			}
+	if err := exactNames("", fields, statusEventFields); err != nil {
+		return jobs.Event{}, err
+	}
+	if raw, ok := fields["error"]; ok && string(raw) != "null" {
+		ef, err := strictjson.Object(raw)
+		if err != nil {
+			return jobs.Event{}, strictError("error", err)
+		}
+		if err := exactNames("error.", ef, errorFields); err != nil {
+			return jobs.Event{}, err
 		}
 	}
 	var se worker.StatusEvent
@@ -218,6 +229,33 @@ func DecodeStatusEvent(body []byte) (jobs.Event, error) {
 		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "%s", jobs.ErrorMessage(err))
 	}
 	return ev, nil
+}
+
+// exactNames refuses a field that is a known name in another letter case.
+func exactNames(prefix string, fields map[string]json.RawMessage, known []string) error {
+	for name := range fields {
+		for _, k := range known {
+			if name != k && strings.EqualFold(name, k) {
+				return jobs.Errorf(jobs.EINVALID, "%s%.64s: unknown field; names are case-sensitive (%s%s)", prefix, name, prefix, k)
+			}
+		}
+	}
+	return nil
+}
+
+// strictError renders a strictjson error for the object at path ("" for the
+// body itself).
+func strictError(path string, err error) error {
+	var dup *strictjson.DuplicateError
+	switch {
+	case errors.As(err, &dup) && path == "":
+		return jobs.Errorf(jobs.EINVALID, "%.64s: repeated field", dup.Name)
+	case errors.As(err, &dup):
+		return jobs.Errorf(jobs.EINVALID, "%s.%.64s: repeated field", path, dup.Name)
+	case path == "":
+		return jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
+	}
+	return jobs.Errorf(jobs.EINVALID, "%s: must be a JSON object", path)
 }
 
 // EncodeStatusEvent writes ev as a message body, for producers in Go (and

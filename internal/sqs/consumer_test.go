@@ -284,6 +284,29 @@ func TestDecodeStatusEventProgress(t *testing.T) {
 	}
 }
 
+// TestDecodeStatusEventStrict: a status event is one JSON object whose
+// member names occur once each, in their exact spelling; anything else goes
+// to the dead-letter queue rather than being read one of two ways.
+func TestDecodeStatusEventStrict(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"jobId":"job_1","jobId":"job_2","status":"PROCESSING"}`,
+		`{"jobId":"job_1","JobID":"job_2","status":"PROCESSING"}`,
+		`{"jobId":"job_1","status":"PROCESSING","Status":"FAILED"}`,
+		`{"jobId":"job_1","status":"PROCESSING","status":"FAILED","error":{"code":"X","message":"y"}}`,
+		`{"jobId":"job_1","status":"COMPLETED","outputUrl":"https://cdn.example.com/a.mp4","outputURL":"https://evil.example/b.mp4"}`,
+		`{"jobId":"job_1","status":"COMPLETED","outputUrl":"https://cdn.example.com/a.mp4","outputUrl":"https://evil.example/b.mp4"}`,
+		`{"jobId":"job_1","status":"FAILED","error":{"code":"X","code":"Y","message":"y"}}`,
+		`{"jobId":"job_1","status":"FAILED","error":{"code":"X","Code":"Y","message":"y"}}`,
+		`{"jobId":"job_1","status":"PROCESSING"}]`,
+		`{"jobId":"job_1","status":"PROCESSING"}{}`,
+	} {
+		if ev, err := sqs.DecodeStatusEvent([]byte(body)); jobs.ErrorCode(err) != jobs.EINVALID {
+			t.Errorf("DecodeStatusEvent(%s) = %+v, %v; want %s", body, ev, err, jobs.EINVALID)
+		}
+	}
+}
+
 // TestStatusEventSchemaAgrees holds docs/schemas/status-event.schema.json and
 // DecodeStatusEvent to the same answer on every body: what one accepts the
 // other accepts, what one refuses the other refuses.

@@ -107,7 +107,7 @@ func TestSubmitThenGet(t *testing.T) {
 		&alice, allowedOrigin).event())
 	resp.wantStatus(t, 202)
 	resp.wantCORS(t, allowedOrigin, true)
-	resp.wantHeader(t, "Cache-Control", "private, no-cache")
+	resp.wantHeader(t, "Cache-Control", "private, no-cache, no-store")
 	resp.wantHeader(t, "X-Content-Type-Options", "nosniff")
 	resp.wantNoHeader(t, "Idempotent-Replayed")
 	submitted := resp.fields(t)

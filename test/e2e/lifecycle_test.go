@@ -485,7 +485,7 @@ func wantNotModified(t *testing.T, resp apiResponse, etag string) {
 	}
 	resp.wantNoHeader(t, "Content-Type")
 	resp.wantHeader(t, "ETag", etag)
-	resp.wantHeader(t, "Cache-Control", "private, no-cache")
+	resp.wantHeader(t, "Cache-Control", "private, no-cache, no-store")
 	resp.wantCORS(t, allowedOrigin, true)
 }
 
