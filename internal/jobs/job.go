@@ -11,8 +11,8 @@ import (
 	"encoding/base32"
 	"strconv"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 )
 
 // Job is one video-generation job.
