@@ -572,13 +572,17 @@ func TestBadInputThroughLocalServer(t *testing.T) {
 		sub("idempotency key tab", `{"prompt":"x"}`, 400, "invalid_request", map[string]string{"Idempotency-Key": "k\tk"}),
 		sub("idempotency key space", `{"prompt":"x"}`, 400, "invalid_request", map[string]string{"Idempotency-Key": "k k"}),
 		sub("idempotency key non-ASCII", `{"prompt":"x"}`, 400, "invalid_request", map[string]string{"Idempotency-Key": "ключ"}),
-		// Accepted, and documented here: an empty key is no key; duplicate
-		// names mean the last (encoding/json; the handler suite checks the
-		// last one is validated); a body that is not UTF-8 reaches the
-		// function base64-encoded and JSON reads bad bytes as U+FFFD (in AWS
-		// API Gateway replaces them itself).
+		// A repeated name, anywhere, and anything after the object are
+		// refused: no two readers of the body may see different documents.
+		sub("duplicate field", `{"prompt":"x","prompt":"y"}`, 400, "invalid_request", nil),
+		sub("duplicate options", `{"prompt":"x","options":{},"options":{"fps":1}}`, 400, "invalid_request", nil),
+		sub("trailing bracket", `{"prompt":"x"}]`, 400, "invalid_request", nil),
+		sub("bidi override in prompt", `{"prompt":"a cat \u202eteg"}`, 400, "invalid_request", nil),
+		sub("only invisible prompt", `{"prompt":"\u200b\u3164\u2800"}`, 400, "invalid_request", nil),
+		// Accepted, and documented here: an empty key is no key; a body that
+		// is not UTF-8 reaches the function base64-encoded and JSON reads bad
+		// bytes as U+FFFD (in AWS API Gateway replaces them itself).
 		sub("idempotency key empty", `{"prompt":"x"}`, 202, "", map[string]string{"Idempotency-Key": ""}),
-		sub("duplicate field", `{"prompt":"x","prompt":"y"}`, 202, "", nil),
 		sub("invalid UTF-8", "{\"prompt\":\"\xff\xfe\"}", 202, "", nil),
 		// Keys are per user: mallory's key and body make a new job for alice.
 		biCase{name: "submit with mallory's idempotency key", method: "POST", path: "/v1/jobs", body: `{"prompt":"` + biMalloryPrompt + `"}`,
