@@ -32,7 +32,7 @@ const (
 // IndexableAttrs are the attributes an index may be keyed on or project:
 // those a progress report never changes (the capacity model checks this on
 // replayed reports; a template test holds every index to it).
-var IndexableAttrs = []string{AttrJobID, AttrStatusShard, AttrOwnerID, AttrCreatedAtID, AttrStatus, AttrExpiresAt}
+var IndexableAttrs = []string{AttrJobID, AttrStatusShard, AttrOwnerID, AttrCreatedAt, AttrCreatedAtID, AttrStatus, AttrExpiresAt}
 
 // Global secondary indexes. Neither projects an attribute that progress
 // reports change, so the pipeline's PROCESSING reports write no index entry

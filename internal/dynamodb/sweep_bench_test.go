@@ -1,7 +1,7 @@
 package dynamodb_test
 
 // What one sweep costs on the table, from ReturnConsumedCapacity as dynalite
-// computes it: capacity per job ended (Query page share, strong GetItem,
+// computes it: capacity per job ended (Query and BatchGetItem page share, strong GetItem,
 // conditional PutItem) and per unfinished job only read. The template's
 // SweepJobsFn bounds a run at 1,000 jobs read per status and 200 ended.
 
@@ -53,7 +53,7 @@ func BenchmarkSweep(b *testing.B) {
 			b.Fatalf("sweep: %+v, %v", res, err)
 		}
 		units, _, _ := meter.reset()
-		rcu += units["Query"] + units["GetItem"]
+		rcu += units["Query"] + units["BatchGetItem"] + units["GetItem"]
 		wcu += units["PutItem"]
 		ended += overdue
 		read += res.Scanned
