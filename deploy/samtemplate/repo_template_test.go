@@ -49,7 +49,8 @@ var wantGrants = map[string]map[string][]string{
 		"sqs:SendMessage":  {`!Sub "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${PipelineQueueName}"`},
 	},
 	// List: Query on byOwner (own jobs) or byStatus (admins), on those two
-	// index ARNs only (no Query on the table, no Scan); ?ids=: GetMany.
+	// index ARNs only (no Query on the table, no Scan), then the page's jobs
+	// by BatchGetItem; ?ids=: GetMany (BatchGetItem).
 	"ListJobsFn": {
 		"dynamodb:Query":        {`!Sub "${JobsTable.Arn}/index/byOwner"`, `!Sub "${JobsTable.Arn}/index/byStatus"`},
 		"dynamodb:BatchGetItem": {tableArn},

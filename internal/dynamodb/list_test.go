@@ -43,6 +43,12 @@ func TestQueryWorkIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	live := jobstest.NewJob("job_live", "alice")
+	live.Status, live.CreatedAt = jobs.Failed, jobstest.T0.Add(-time.Hour) // listed last, newest first
+	live.Error = &jobs.JobError{Code: "E", Message: "m"}
+	if err := s.Create(ctx, live); err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []jobs.IndexQuery{
 		{Status: jobs.Failed, Limit: 1, Now: now},
 		{Owner: "alice", Limit: 1, Now: now},
@@ -58,6 +64,20 @@ func TestQueryWorkIsBounded(t *testing.T) {
 		}
 		if got, most := queries.Load(), 4*partitions; got > most || len(page.Items) != 0 || page.Next == nil {
 			t.Errorf("%+v: %d Queries (want at most %d), %d items, next %v; want nothing and a position", q, got, most, len(page.Items), page.Next)
+		}
+		// The position it gave resumes past what it read: paging on finds
+		// the live job behind the expired ones, once.
+		var found []string
+		for q.After = page.Next; q.After != nil; q.After = page.Next {
+			if page, err = s.Query(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range page.Items {
+				found = append(found, l.Job.ID)
+			}
+		}
+		if len(found) != 1 || found[0] != live.ID {
+			t.Errorf("%+v: paging on found %v, want [%s]", q, found, live.ID)
 		}
 	}
 }
@@ -106,5 +126,63 @@ func BenchmarkListPage(b *testing.B) {
 			b.ReportMetric(units["BatchGetItem"]/n, "BatchGet-RCU/page")
 			b.ReportMetric(float64(queries.Load())/n, "Queries/page")
 		})
+	}
+}
+
+// TestBoundedQueryResumesAtTheLeastReadShard: when the bound stops a status
+// listing, it must continue from the shard read least far, or it would skip
+// what that shard has not been read for. Shard B's entries are newer than
+// shard A's; both are read at one entry a round, so after the bound B has
+// been read least far (in listing order), and B's live job lies between
+// where B and A stopped.
+func TestBoundedQueryResumesAtTheLeastReadShard(t *testing.T) {
+	t.Parallel()
+	client, table := testenv.NewTable(t)
+	s := dynamodb.New(client, table)
+	ctx := context.Background()
+	n := 0
+	inShard := func(shard int) string {
+		for ; ; n++ {
+			if id := fmt.Sprintf("job_r%04d", n); dynamodb.ShardOf(id) == shard {
+				n++
+				return id
+			}
+		}
+	}
+	create := func(id string, at time.Duration, expired bool) {
+		t.Helper()
+		j := jobstest.NewJob(id, "bob")
+		j.Status, j.CreatedAt = jobs.Failed, jobstest.T0.Add(at)
+		j.Error = &jobs.JobError{Code: "E", Message: "m"}
+		if expired {
+			j.ExpiresAt = jobstest.T0
+		}
+		if err := s.Create(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		create(inShard(2), time.Duration(1+i)*time.Second, true)  // shard A: T0+1s..10s
+		create(inShard(9), time.Duration(91+i)*time.Second, true) // shard B: T0+91s..100s
+	}
+	live := inShard(9)
+	create(live, 50*time.Second, false)
+
+	q := jobs.IndexQuery{Status: jobs.Failed, Limit: 1, Now: jobstest.T0.Add(time.Hour)}
+	var found []string
+	for range 20 {
+		page, err := s.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range page.Items {
+			found = append(found, l.Job.ID)
+		}
+		if q.After = page.Next; q.After == nil {
+			break
+		}
+	}
+	if len(found) != 1 || found[0] != live {
+		t.Errorf("found %v, want [%s]", found, live)
 	}
 }

@@ -57,7 +57,9 @@ type Page struct {
 
 // Position is where a listing stopped within one index partition: the
 // stored sort key and job ID of the last item read there. It is opaque to the
-// domain; stores make and read it.
+// domain; stores make and read it. A store that spreads a partition over
+// several shards (the DynamoDB store spreads each status) makes positions
+// that resume every shard at once.
 type Position struct {
 	SortKey string
 	ID      string
