@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -121,8 +122,17 @@ func (e StatusEvent) Validate() error {
 	if e.Error != nil && (e.Error.Code == "" || e.Error.Message == "" || len(e.Error.Code) > MaxErrorCodeBytes || len(e.Error.Message) > MaxErrorMessageBytes) {
 		return bad("error: code (1-%d bytes) and message (1-%d bytes) are required", MaxErrorCodeBytes, MaxErrorMessageBytes)
 	}
+	if e.Error != nil && slices.Contains(ServiceErrorCodes, e.Error.Code) {
+		return bad("error.code: %s is set only by the jobs service", e.Error.Code)
+	}
 	return nil
 }
+
+// ServiceErrorCodes are the error codes the service gives the jobs it ends
+// itself (a failed hand-off, the limits on unfinished jobs). A status event
+// may not use them: the service refuses it (it would go to the dead-letter
+// queue).
+var ServiceErrorCodes = []string{"ENQUEUE_FAILED", "QUEUE_TIMEOUT", "HEARTBEAT_TIMEOUT", "RUN_TIMEOUT"}
 
 // Decision is the service's answer to "may I still work on this job?".
 type Decision string

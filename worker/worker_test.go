@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,6 +28,20 @@ func TestLimitsAreTheService(t *testing.T) {
 	} {
 		if got[0] != got[1] {
 			t.Errorf("worker.%s = %d, the service's is %d", name, got[0], got[1])
+		}
+	}
+}
+
+// The codes a worker may not send are exactly those the service refuses.
+func TestServiceErrorCodesAreTheService(t *testing.T) {
+	for _, c := range worker.ServiceErrorCodes {
+		if !jobs.ServiceErrorCode(c) {
+			t.Errorf("worker.ServiceErrorCodes has %s, which the service accepts from the pipeline", c)
+		}
+	}
+	for _, c := range []string{jobs.EnqueueFailedCode, jobs.QueueTimeoutCode, jobs.HeartbeatTimeoutCode, jobs.RunTimeoutCode} {
+		if !slices.Contains(worker.ServiceErrorCodes, c) {
+			t.Errorf("worker.ServiceErrorCodes lacks %s, which the service refuses", c)
 		}
 	}
 }
@@ -83,6 +98,7 @@ func TestClientRefusesWhatTheServiceWould(t *testing.T) {
 		"no error code":     c.Fail(ctx, "job_1", "", "m"),
 		"long error code":   c.Fail(ctx, "job_1", strings.Repeat("C", worker.MaxErrorCodeBytes+1), "m"),
 		"QUEUED":            c.Send(ctx, worker.StatusEvent{JobID: "job_1", Status: "QUEUED"}),
+		"service's code":    c.Fail(ctx, "job_1", "QUEUE_TIMEOUT", "m"),
 	}
 	for name, err := range bad {
 		if err == nil {
