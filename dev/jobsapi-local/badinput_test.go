@@ -345,7 +345,9 @@ func (e *biEnv) violations(c biCase, hdr map[string]string, r biReply) []string 
 		all += "\n" + k + ": " + strings.Join(vs, ", ")
 	}
 	for _, s := range e.secrets {
-		if strings.Contains(all, s) {
+		// A job echoes the prompt its submitter sent: alice's own words
+		// in her answer are no leak, whatever they spell.
+		if strings.Contains(all, s) && !strings.Contains(c.body, s) {
 			bad("answer to alice contains another user's %q", s)
 		}
 	}

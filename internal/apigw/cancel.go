@@ -31,5 +31,5 @@ func (h *Handler) CancelJob(ctx context.Context, req events.APIGatewayProxyReque
 	}
 	h.Log.InfoContext(ctx, "job cancel", "requestId", req.RequestContext.RequestID, "jobId", j.ID,
 		"status", j.Status, "cancelRequested", j.CancelRequested, "by", caller.Subject)
-	return h.respondJob(&req, status, j, extra), nil
+	return h.respondJob(&req, status, j, caller, extra), nil
 }

@@ -38,9 +38,16 @@ func NewHandler(svc *jobs.Service, allowedOrigins string, log *slog.Logger) *Han
 // JobResponse is the wire shape of a job. outputUrl is absent until the job
 // is COMPLETED, error is present only when it is FAILED.
 type JobResponse struct {
-	JobID           string       `json:"jobId"`
-	Status          jobs.Status  `json:"status"`
-	Progress        int          `json:"progress"`
+	JobID string `json:"jobId"`
+	// OwnerID is the submitter's Cognito sub, shown to admins only (and in
+	// push events, which go to the owner's own channel or to admins).
+	OwnerID  string      `json:"ownerId,omitempty"`
+	Status   jobs.Status `json:"status"`
+	Progress int         `json:"progress"`
+	// Prompt and Options are what was asked for, as normalized at submit
+	// (defaults filled in); absent for jobs recorded without a request.
+	Prompt          string       `json:"prompt,omitempty"`
+	Options         *JobOptions  `json:"options,omitempty"`
 	CreatedAt       string       `json:"createdAt"`
 	UpdatedAt       string       `json:"updatedAt"`
 	StartedAt       string       `json:"startedAt,omitempty"`
@@ -53,14 +60,26 @@ type JobResponse struct {
 	// Terminal is true once the job is COMPLETED, FAILED or CANCELLED: it
 	// will not change again, so pollers can stop.
 	Terminal bool `json:"terminal,omitempty"`
+	// Version counts the job's writes, from 1: of two representations of
+	// one job, the higher version is the newer (clients following pushed
+	// events and polls drop what is older than what they hold).
+	Version int64 `json:"version"`
 }
 
-// NewJobResponse renders j for the wire.
+// JobOptions are a job's submit options, defaults filled in.
+type JobOptions struct {
+	DurationSeconds int    `json:"durationSeconds"`
+	AspectRatio     string `json:"aspectRatio"`
+	Resolution      string `json:"resolution"`
+}
+
+// NewJobResponse renders j for the wire as its owner sees it (no ownerId).
 func NewJobResponse(j jobs.Job) JobResponse {
 	r := JobResponse{
 		JobID:           j.ID,
 		Status:          j.Status,
 		Progress:        j.Progress,
+		Prompt:          j.Spec.Prompt,
 		CreatedAt:       jobs.FormatTime(j.CreatedAt),
 		UpdatedAt:       jobs.FormatTime(j.UpdatedAt),
 		StartedAt:       jobs.FormatTime(j.StartedAt),
@@ -69,9 +88,22 @@ func NewJobResponse(j jobs.Job) JobResponse {
 		CancelRequested: j.CancelRequested,
 		Deadline:        jobs.FormatTime(j.Deadline),
 		Terminal:        j.Status.Terminal(),
+		Version:         j.Version,
+	}
+	if j.Spec.Prompt != "" {
+		r.Options = &JobOptions{DurationSeconds: j.Spec.DurationSeconds, AspectRatio: j.Spec.AspectRatio, Resolution: j.Spec.Resolution}
 	}
 	if j.Error != nil {
 		r.Error = &ErrorDetail{Code: j.Error.Code, Message: j.Error.Message}
+	}
+	return r
+}
+
+// JobView renders j for caller: admins also see ownerId.
+func JobView(j jobs.Job, caller jobs.Caller) JobResponse {
+	r := NewJobResponse(j)
+	if caller.IsAdmin() {
+		r.OwnerID = j.OwnerID
 	}
 	return r
 }
@@ -89,7 +121,7 @@ func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest)
 	if err != nil {
 		return h.fail(ctx, &req, err), nil
 	}
-	return h.respondJob(&req, http.StatusOK, j, nil), nil
+	return h.respondJob(&req, http.StatusOK, j, caller, nil), nil
 }
 
 // SubmitJob serves POST /v1/jobs: 202 with Location, ETag and Retry-After.
@@ -121,7 +153,7 @@ func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyReque
 	h.Log.InfoContext(ctx, "job submitted", "requestId", req.RequestContext.RequestID, "jobId", res.Job.ID, "replayed", res.Replayed)
 	// The 202 carries the same polling advice (ETag, Retry-After) as a GET,
 	// so a client can wait before its first poll.
-	return h.respondJob(&req, http.StatusAccepted, res.Job, extra), nil
+	return h.respondJob(&req, http.StatusAccepted, res.Job, caller, extra), nil
 }
 
 // fail logs err (with its internal cause) and renders it.

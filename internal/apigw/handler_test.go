@@ -53,32 +53,35 @@ func TestGetJobBodies(t *testing.T) {
 		seed(t, store, j)
 	}
 	h, _ := newHandler(t, store, nil)
-	always := []string{"jobId", "status", "progress", "createdAt", "updatedAt"}
+	always := []string{"jobId", "status", "progress", "createdAt", "updatedAt", "version"}
+	asked := []string{"prompt", "options"} // jobs submitted with a request
 	tests := []struct {
 		id     string
 		claims map[string]any
 		extra  []string
 		want   map[string]any
 	}{
-		{id: "job_queued", claims: aliceClaims, want: map[string]any{
-			"jobId": "job_queued", "status": "QUEUED", "progress": 0.0,
+		{id: "job_queued", claims: aliceClaims, extra: asked, want: map[string]any{
+			"jobId": "job_queued", "status": "QUEUED", "progress": 0.0, "version": 1.0, "prompt": "a cat",
+			"options":   map[string]any{"durationSeconds": 5.0, "aspectRatio": "16:9", "resolution": "720p"},
 			"createdAt": "2025-06-23T12:00:00.123Z", "updatedAt": "2025-06-23T12:00:00.123Z",
 		}},
-		{id: "job_processing", claims: aliceClaims, extra: []string{"startedAt"}, want: map[string]any{
+		{id: "job_processing", claims: aliceClaims, extra: append([]string{"startedAt"}, asked...), want: map[string]any{
 			"status": "PROCESSING", "progress": 42.0, "startedAt": "2025-06-23T12:01:00.123Z", "updatedAt": "2025-06-23T12:01:00.123Z",
 		}},
-		{id: "job_cancelling", claims: aliceClaims, extra: []string{"startedAt", "cancelRequested"}, want: map[string]any{
+		{id: "job_cancelling", claims: aliceClaims, extra: append([]string{"startedAt", "cancelRequested"}, asked...), want: map[string]any{
 			"status": "PROCESSING", "cancelRequested": true,
 		}},
-		{id: "job_completed", claims: aliceClaims, extra: []string{"startedAt", "completedAt", "outputUrl"}, want: map[string]any{
+		{id: "job_completed", claims: aliceClaims, extra: append([]string{"startedAt", "completedAt", "outputUrl"}, asked...), want: map[string]any{
 			"status": "COMPLETED", "progress": 100.0, "outputUrl": "https://cdn.example.com/out/1.mp4",
 			"completedAt": "2025-06-23T12:02:00.123Z",
 		}},
-		{id: "job_failed", claims: aliceClaims, extra: []string{"startedAt", "completedAt", "error"}, want: map[string]any{
+		{id: "job_failed", claims: aliceClaims, extra: append([]string{"startedAt", "completedAt", "error"}, asked...), want: map[string]any{
 			"status": "FAILED", "progress": 10.0, "error": map[string]any{"code": "GPU_OOM", "message": "out of memory"},
 		}},
-		{id: "job_cancelled", claims: aliceClaims, extra: []string{"completedAt"}, want: map[string]any{"status": "CANCELLED"}},
-		{id: "job_queued", claims: adminClaims, want: map[string]any{"jobId": "job_queued", "status": "QUEUED"}},
+		{id: "job_cancelled", claims: aliceClaims, extra: append([]string{"completedAt"}, asked...), want: map[string]any{"status": "CANCELLED"}},
+		// Admins also see whose job it is.
+		{id: "job_queued", claims: adminClaims, extra: append([]string{"ownerId"}, asked...), want: map[string]any{"jobId": "job_queued", "status": "QUEUED", "ownerId": "alice-sub"}},
 		{id: "legacy-123", claims: adminClaims, extra: []string{"outputUrl"}, want: map[string]any{"jobId": "legacy-123", "status": "COMPLETED"}},
 	}
 	for _, tt := range tests {
@@ -115,7 +118,11 @@ func TestGetJobBodies(t *testing.T) {
 				t.Errorf("GetJob(%s) %s = %#v, want %#v", tt.id, k, got, v)
 			}
 		}
-		for _, secret := range []string{"secret-key", "alice-sub", "a cat"} {
+		secrets := []string{"secret-key", "idempotencyKey", "specHash"} // never shown
+		if tt.claims["sub"] != "root-sub" {
+			secrets = append(secrets, "alice-sub") // owners only to admins
+		}
+		for _, secret := range secrets {
 			if strings.Contains(resp.Body, secret) {
 				t.Errorf("GetJob(%s) body %s contains internal field %q", tt.id, resp.Body, secret)
 			}

@@ -32,7 +32,8 @@ const maxIDsParam = jobs.MaxBatchIDs * (jobs.MaxIDLength + 1)
 // first unless order=oldest, filtered by status=A,B, limit jobs per page,
 // continued with cursor. With ids=a,b,c: those of the jobs the caller may
 // see, in the order asked; unknown, foreign and expired ids are simply
-// absent.
+// absent; with an ETag (304 for a matching If-None-Match) and, while any of
+// them is unfinished, Retry-After. Admins see each job's ownerId.
 func (h *Handler) ListJobs(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	defer h.recover(ctx, &req, &resp)
 	caller, err := CallerFromRequest(&req)
@@ -47,7 +48,8 @@ func (h *Handler) ListJobs(ctx context.Context, req events.APIGatewayProxyReques
 		found []jobs.Job
 		next  string
 	)
-	if ids, batch := params["ids"]; batch {
+	ids, batch := params["ids"]
+	if batch {
 		if len(params) > 1 {
 			return h.fail(ctx, &req, jobs.Errorf(jobs.EINVALID, "ids: cannot be combined with other parameters")), nil
 		}
@@ -71,9 +73,21 @@ func (h *Handler) ListJobs(ctx context.Context, req events.APIGatewayProxyReques
 	}
 	body := JobList{Jobs: make([]JobResponse, len(found)), NextCursor: next}
 	for i, j := range found {
-		body.Jobs[i] = NewJobResponse(j)
+		body.Jobs[i] = JobView(j, caller)
 	}
-	return h.CORS.respond(&req, http.StatusOK, body, nil), nil
+	if !batch {
+		return h.CORS.respond(&req, http.StatusOK, body, nil), nil
+	}
+	// The batch form is what a dashboard polls: the same contract as a
+	// job's GET (ETag, 304, Retry-After while anything in it may change).
+	hdr := map[string]string{"ETag": BatchETag(found, caller.IsAdmin())}
+	if ra, ok := h.Polling.BatchRetryAfter(found); ok {
+		hdr["Retry-After"] = ra
+	}
+	if NotModified(headerValues(&req, "If-None-Match"), hdr["ETag"]) {
+		return h.CORS.respond(&req, http.StatusNotModified, nil, hdr), nil
+	}
+	return h.CORS.respond(&req, http.StatusOK, body, hdr), nil
 }
 
 // queryParams merges queryStringParameters and multiValueQueryStringParameters

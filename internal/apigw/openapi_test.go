@@ -247,6 +247,18 @@ func submitEv(body string, headers map[string]string) oaEvent {
 	return oaEvent{method: "POST", resource: "/v1/jobs", path: "/v1/jobs", body: body, headers: h, sub: "alice"}
 }
 
+// batchNotModified is a batch request carrying the ETag of its own answer.
+func batchNotModified(t *testing.T, h *apigw.Handler, ids string) oaEvent {
+	t.Helper()
+	ev := listEv("alice", "", map[string][]string{"ids": {ids}})
+	resp, err := h.ListJobs(context.Background(), ev.proxy())
+	if err != nil || resp.Headers["ETag"] == "" {
+		t.Fatalf("batch %s: %v, headers %v", ids, err, resp.Headers)
+	}
+	ev.headers = map[string]string{"Origin": "https://video.deepfoundai.com", "If-None-Match": resp.Headers["ETag"]}
+	return ev
+}
+
 func oaCases(t *testing.T) []oaCase {
 	ok, unavailable, broken, noPipeline := oaHandlers(t)
 	etag := apigw.ETag(func() jobs.Job { j := jobstest.NewJob("job_queued", "alice"); return j }())
@@ -285,6 +297,8 @@ func oaCases(t *testing.T) []oaCase {
 		{"list all as admin", ok.ListJobs, listEv("root", "admin", map[string][]string{"scope": {"all"}, "status": {"QUEUED"}, "order": {"oldest"}}), 200},
 		{"list empty", ok.ListJobs, listEv("nobody", "", nil), 200},
 		{"batch", ok.ListJobs, listEv("alice", "", map[string][]string{"ids": {"job_done,job_bob,job_missing,job_queued"}}), 200},
+		{"batch as admin", ok.ListJobs, listEv("root", "admin", map[string][]string{"ids": {"job_done,job_bob"}}), 200},
+		{"batch not modified", ok.ListJobs, batchNotModified(t, ok, "job_running,job_done"), 304},
 		{"list bad limit", ok.ListJobs, listEv("alice", "", map[string][]string{"limit": {"500"}}), 400},
 		{"list bad cursor", ok.ListJobs, listEv("alice", "", map[string][]string{"cursor": {"forged.cursor"}}), 400},
 		{"list unknown parameter", ok.ListJobs, listEv("alice", "", map[string][]string{"statuses": {"QUEUED"}}), 400},
@@ -393,7 +407,9 @@ func TestOpenAPIValidationCatchesDrift(t *testing.T) {
 		{"progress becomes a string", get, body(base, func(m map[string]any) { m["progress"] = "100" })},
 		{"progress over 100", get, body(base, func(m map[string]any) { m["progress"] = 140 })},
 		{"jobId renamed id", get, body(base, func(m map[string]any) { m["id"] = m["jobId"]; delete(m, "jobId") })},
-		{"undocumented field", get, body(base, func(m map[string]any) { m["ownerId"] = "alice" })},
+		{"undocumented field", get, body(base, func(m map[string]any) { m["idempotencyKey"] = "k-1" })},
+		{"no version", get, body(base, func(m map[string]any) { delete(m, "version") })},
+		{"options without resolution", get, body(base, func(m map[string]any) { delete(m["options"].(map[string]any), "resolution") })},
 		{"unknown status", get, body(base, func(m map[string]any) { m["status"] = "DONE" })},
 		{"outputUrl null", get, body(base, func(m map[string]any) { m["outputUrl"] = nil })},
 		{"timestamp not UTC", get, body(base, func(m map[string]any) { m["createdAt"] = "2025-06-23T12:00:00+02:00" })},

@@ -52,7 +52,7 @@ func (p Polling) RetryAfter(st jobs.Status) (string, bool) {
 // etagVersion names the wire shape of JobResponse. Bump it when the shape
 // changes, so that clients holding an old representation get the new one
 // instead of a 304.
-const etagVersion = "jobs-api/etag/v1"
+const etagVersion = "jobs-api/etag/v2"
 
 // ETag returns the strong entity tag of a job's representation: a hash of
 // its ID, creation time and version (every write bumps the version). The
@@ -108,10 +108,41 @@ func headerValues(req *events.APIGatewayProxyRequest, name string) []string {
 	return out
 }
 
-// respondJob renders j with its polling headers: ETag, and Retry-After while
-// it is not finished. A GET whose If-None-Match matches gets 304 with the
-// same headers and no body.
-func (h *Handler) respondJob(req *events.APIGatewayProxyRequest, status int, j jobs.Job, extra map[string]string) events.APIGatewayProxyResponse {
+// BatchETag returns the strong entity tag of a batch answer (GET
+// /v1/jobs?ids=): a hash of which jobs it holds, in order, each with its
+// ETag, and whether the caller sees owners (admins), so it changes whenever
+// any job in it changes, appears or disappears.
+func BatchETag(found []jobs.Job, admin bool) string {
+	h := sha256.New()
+	h.Write([]byte(etagVersion + "\x00batch\x00" + strconv.FormatBool(admin)))
+	for _, j := range found {
+		h.Write([]byte("\x00" + ETag(j)))
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+}
+
+// BatchRetryAfter is the polling advice of a batch answer: the shortest
+// Retry-After of its unfinished jobs, and false when every job in it is
+// finished (or it holds none), as nothing in it will change.
+func (p Polling) BatchRetryAfter(found []jobs.Job) (string, bool) {
+	best, any := 0, false
+	for _, j := range found {
+		ra, ok := p.RetryAfter(j.Status)
+		if !ok {
+			continue
+		}
+		n, _ := strconv.Atoi(ra) // RetryAfter writes whole seconds
+		if !any || n < best {
+			best, any = n, true
+		}
+	}
+	return strconv.Itoa(best), any
+}
+
+// respondJob renders j as caller sees it, with its polling headers: ETag,
+// and Retry-After while it is not finished. A GET whose If-None-Match
+// matches gets 304 with the same headers and no body.
+func (h *Handler) respondJob(req *events.APIGatewayProxyRequest, status int, j jobs.Job, caller jobs.Caller, extra map[string]string) events.APIGatewayProxyResponse {
 	hdr := map[string]string{"ETag": ETag(j)}
 	if ra, ok := h.Polling.RetryAfter(j.Status); ok {
 		hdr["Retry-After"] = ra
@@ -122,5 +153,5 @@ func (h *Handler) respondJob(req *events.APIGatewayProxyRequest, status int, j j
 	if req.HTTPMethod == http.MethodGet && status == http.StatusOK && NotModified(headerValues(req, "If-None-Match"), hdr["ETag"]) {
 		return h.CORS.respond(req, http.StatusNotModified, nil, hdr)
 	}
-	return h.CORS.respond(req, status, NewJobResponse(j), hdr)
+	return h.CORS.respond(req, status, JobView(j, caller), hdr)
 }

@@ -49,11 +49,12 @@ func TestSubmitJobAccepted(t *testing.T) {
 		t.Errorf("Idempotent-Replayed = %q on a first submit, want absent", got)
 	}
 	body := decodeObject(t, resp.Body)
-	wantKeys(t, "202 body", body, "jobId", "status", "progress", "createdAt", "updatedAt")
-	want := map[string]any{"jobId": "job_h1", "status": "QUEUED", "progress": 0.0,
-		"createdAt": "2025-06-23T12:00:00.123Z", "updatedAt": "2025-06-23T12:00:00.123Z"}
+	wantKeys(t, "202 body", body, "jobId", "status", "progress", "createdAt", "updatedAt", "version", "prompt", "options")
+	want := map[string]any{"jobId": "job_h1", "status": "QUEUED", "progress": 0.0, "version": 1.0,
+		"createdAt": "2025-06-23T12:00:00.123Z", "updatedAt": "2025-06-23T12:00:00.123Z",
+		"prompt": "a cat surfing a wave", "options": map[string]any{"durationSeconds": 10.0, "aspectRatio": "9:16", "resolution": "1080p"}}
 	for k, v := range want {
-		if body[k] != v {
+		if !equalJSON(body[k], v) {
 			t.Errorf("body %s = %#v, want %#v", k, body[k], v)
 		}
 	}

@@ -119,7 +119,15 @@ func cancel(sub, id string) call {
 }
 
 type jobBody struct {
-	JobID           string `json:"jobId"`
+	JobID   string `json:"jobId"`
+	OwnerID string `json:"ownerId"`
+	Prompt  string `json:"prompt"`
+	Options struct {
+		DurationSeconds int    `json:"durationSeconds"`
+		AspectRatio     string `json:"aspectRatio"`
+		Resolution      string `json:"resolution"`
+	} `json:"options"`
+	Version         int64  `json:"version"`
 	Status          string `json:"status"`
 	Progress        int    `json:"progress"`
 	OutputURL       string `json:"outputUrl"`
@@ -197,9 +205,20 @@ func TestConcurrentIdempotentSubmitsOverHTTP(t *testing.T) {
 func TestPollingFollowsThePipeline(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	r := a.do(t, submit("alice", `{"prompt":"a cat surfing"}`, ""))
+	r := a.do(t, submit("alice", `{"prompt":"a cat surfing","options":{"resolution":"1080p"}}`, ""))
 	want(t, "submit", r, 202)
 	id := decode[jobBody](t, r).JobID
+	// What was asked for, as stored and read back, defaults filled in; the
+	// owner only to admins.
+	for _, c := range []struct {
+		sub, groups, owner string
+	}{{"alice", "", ""}, {"root", "admin", "alice"}} {
+		r := a.do(t, call{method: "GET", resource: "/v1/jobs/{id}", path: "/v1/jobs/" + id, id: id, sub: c.sub, groups: c.groups})
+		b := decode[jobBody](t, r)
+		if b.Prompt != "a cat surfing" || b.Options.DurationSeconds != 5 || b.Options.AspectRatio != "16:9" || b.Options.Resolution != "1080p" || b.Version != 1 || b.OwnerID != c.owner {
+			t.Errorf("GET as %s: %+v; want the prompt, options with defaults, version 1, ownerId %q", c.sub, b, c.owner)
+		}
+	}
 
 	poll := func(etag string) events.APIGatewayProxyResponse {
 		var h map[string]string
@@ -246,6 +265,15 @@ func TestPollingFollowsThePipeline(t *testing.T) {
 	etag = r.Headers["ETag"]
 	deliver(`"status":"PROCESSING","progress":10`) // late, stale
 	want(t, "poll after a stale event", poll(etag), 304)
+	// The batch form polls the same way.
+	batch := a.do(t, list("alice", "", map[string]string{"ids": id}))
+	want(t, "batch poll", batch, 200)
+	if b := decode[listBody](t, batch); len(b.Jobs) != 1 || b.Jobs[0].Version != 2 || batch.Headers["Retry-After"] != "5" {
+		t.Errorf("batch poll: %+v, headers %v; want the job at version 2, Retry-After 5", b, batch.Headers)
+	}
+	bq := list("alice", "", map[string]string{"ids": id})
+	bq.headers = map[string]string{"If-None-Match": batch.Headers["ETag"]}
+	want(t, "unchanged batch poll", a.do(t, bq), 304)
 
 	deliver(`"status":"COMPLETED","outputUrl":"https://cdn.example.com/cat.mp4"`, `"status":"PROCESSING","progress":95`)
 	r = poll(etag)
