@@ -345,9 +345,7 @@ func (e *biEnv) violations(c biCase, hdr map[string]string, r biReply) []string 
 		all += "\n" + k + ": " + strings.Join(vs, ", ")
 	}
 	for _, s := range e.secrets {
-		// A job echoes the prompt its submitter sent: alice's own words
-		// in her answer are no leak, whatever they spell.
-		if strings.Contains(all, s) && !strings.Contains(c.body, s) {
+		if strings.Contains(all, s) {
 			bad("answer to alice contains another user's %q", s)
 		}
 	}
@@ -586,8 +584,10 @@ func TestBadInputThroughLocalServer(t *testing.T) {
 		// bytes as U+FFFD (in AWS API Gateway replaces them itself).
 		sub("idempotency key empty", `{"prompt":"x"}`, 202, "", map[string]string{"Idempotency-Key": ""}),
 		sub("invalid UTF-8", "{\"prompt\":\"\xff\xfe\"}", 202, "", nil),
-		// Keys are per user: mallory's key and body make a new job for alice.
-		biCase{name: "submit with mallory's idempotency key", method: "POST", path: "/v1/jobs", body: `{"prompt":"` + biMalloryPrompt + `"}`,
+		// Keys are per user: mallory's key makes a new job for alice (were
+		// keys shared, her other body would be a 422). Jobs echo their
+		// prompt, so hers is her own.
+		biCase{name: "submit with mallory's idempotency key", method: "POST", path: "/v1/jobs", body: `{"prompt":"alice's own prompt"}`,
 			hdr: map[string]string{"Idempotency-Key": biMalloryKey}, status: 202, check: func(t *testing.T, r biReply) {
 				if r.header.Get("Idempotent-Replayed") != "" {
 					t.Errorf("alice's submit replayed mallory's: %v", r.header)
