@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -270,9 +271,17 @@ type Store interface {
 
 // Pipeline hands accepted jobs to the video pipeline.
 type Pipeline interface {
-	// Enqueue hands j over; a nil error means the pipeline will see it.
+	// Enqueue hands j over; a nil error means the pipeline will see it. An
+	// error wrapping ErrHandoffUnknown means it may: the request was sent
+	// and no answer came (a timeout after sending). Any other error means
+	// the pipeline certainly will not see j from this call (it failed
+	// before the request was sent, or the queue answered with an error).
 	Enqueue(ctx context.Context, j Job) error
 }
+
+// ErrHandoffUnknown marks a Pipeline.Enqueue error after which the job may
+// have reached the pipeline.
+var ErrHandoffUnknown = errors.New("hand-off outcome unknown: the request was sent and not answered")
 
 // TimeLayout is how the API and storage write timestamps: RFC 3339 in UTC
 // with a "Z" and fixed millisecond precision, so strings sort by time.

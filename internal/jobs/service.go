@@ -164,21 +164,19 @@ func (s *Service) replay(ctx context.Context, caller Caller, j Job) (SubmitResul
 	case prev.SpecHash != j.SpecHash:
 		return SubmitResult{}, Errorf(EUNPROCESSABLE, "Idempotency-Key was already used with a different request body.")
 	}
-	switch {
-	case prev.Status == Queued:
-		if err := s.Pipeline.Enqueue(ctx, prev); err != nil {
-			// The first attempt may still hand it off; do not fail the job
-			// here, just ask the client to retry.
-			s.log().ErrorContext(ctx, "re-enqueue on idempotent replay failed", "jobId", prev.ID, "err", err)
-			return SubmitResult{}, Wrap(EUNAVAILABLE, err, "The job could not be handed to the pipeline; retry with the same Idempotency-Key.")
-		}
-	case prev.Status == Failed && prev.Error != nil && prev.Error.Code == EnqueueFailedCode:
+	// A replay sends the job again only when it certainly was not sent (the
+	// service marked it FAILED ENQUEUE_FAILED, a code the pipeline cannot
+	// send). A QUEUED job was sent, or is being sent by the first request, or
+	// its hand-off's outcome is unknown: the pipeline's status events or the
+	// sweeper's queue limit settle it, and sending it again could start it
+	// twice. So a replay costs one read, never a message.
+	if prev.Status == Failed && prev.Error != nil && prev.Error.Code == EnqueueFailedCode {
 		return s.requeue(ctx, prev)
 	}
 	return SubmitResult{Job: prev, Replayed: true}, nil
 }
 
-// requeue gives a job whose hand-off failed at submit another go, on a retry
+// requeue gives a job whose hand-off certainly failed at submit another go, on a retry
 // with its Idempotency-Key. It is the one way out of a terminal status, and
 // safe: the pipeline never saw the job, and the submit that created it
 // answered 503, so no client was told it was accepted.
@@ -220,6 +218,14 @@ const EnqueueFailedCode = "ENQUEUE_FAILED"
 func (s *Service) enqueue(ctx context.Context, j Job) error {
 	err := s.Pipeline.Enqueue(ctx, j)
 	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrHandoffUnknown) {
+		// The message may be on the queue: failing the job would discard
+		// the pipeline's work on it. It stays QUEUED and the submit is
+		// accepted; if the pipeline never saw it, the sweeper ends it with
+		// QUEUE_TIMEOUT after Limits.Queue.
+		s.log().WarnContext(ctx, "HANDOFF_UNKNOWN: the hand-off was sent and not answered; the job stays QUEUED", "jobId", j.ID, "err", err)
 		return nil
 	}
 	s.log().ErrorContext(ctx, "pipeline hand-off failed; marking job FAILED", "jobId", j.ID, "err", err)
