@@ -172,4 +172,3 @@ func TestSubmitOverTheSDKHandoff(t *testing.T) {
 		})
 	}
 }
-
