@@ -400,10 +400,14 @@ func seed(ctx context.Context, endpoint string) (table, id string, err error) {
 	return table, j.ID, dynamodb.New(client, table).Create(ctx, j)
 }
 
+// benchIssuer is the user pool of the benchmark's ID tokens.
+const benchIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BenchPool"
+
 // lambdaEnv is what a Lambda sandbox provides, plus vars. The emulator
 // passes its environment on to the bootstrap; nothing of ours leaks in.
 func lambdaEnv(vars map[string]string) []string {
 	env := testenv.LambdaEnv("GetJobFn", memorySizeMB, functionTimeout)
+	env["COGNITO_ISSUER"] = benchIssuer
 	maps.Copy(env, vars)
 	return testenv.EnvList(env)
 }

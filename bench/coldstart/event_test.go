@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 	"time"
 )
 
@@ -25,7 +26,6 @@ func getEvent(id string) []byte {
 	headers := map[string]string{
 		"Accept":            "application/json",
 		"Accept-Encoding":   "gzip, deflate, br",
-		"Authorization":     "eyJraWQiOiJiZW5jaCIsImFsZyI6IlJTMjU2In0." + randHex(24) + "." + randHex(32),
 		"Host":              apiHost,
 		"Origin":            origin,
 		"User-Agent":        "Mozilla/5.0 (X11; Linux x86_64) coldstart",
@@ -44,12 +44,19 @@ func getEvent(id string) []byte {
 		"email":            userName + "@example.com",
 		"email_verified":   "true",
 		"token_use":        "id",
-		"iss":              "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BenchPool",
+		"iss":              benchIssuer,
 		"aud":              "4b2c9e2ebenchclient0000ab",
 		"auth_time":        now.Add(-time.Minute).Format(time.UnixDate),
 		"iat":              now.Add(-time.Minute).Format(time.UnixDate),
 		"exp":              now.Add(time.Hour).Format(time.UnixDate),
 	}
+	// The verified ID token those claims came from.
+	payload := map[string]any{}
+	for k, v := range claims {
+		payload[k] = v
+	}
+	headers["Authorization"] = testenv.IDToken(payload)
+	multi["Authorization"] = []string{headers["Authorization"]}
 	ev := map[string]any{
 		"resource":                        "/v1/jobs/{id}",
 		"path":                            "/v1/jobs/" + id,

@@ -321,7 +321,7 @@ func TestBrowser(t *testing.T) {
 // jobCount counts every job the server holds.
 func jobCount(t *testing.T, s *localserver.Server) int {
 	t.Helper()
-	admin := jobs.Caller{Subject: "test-admin", Groups: []string{jobs.AdminGroup}}
+	admin := jobs.Caller{Subject: "test-admin", Groups: []string{jobs.AdminGroup}, Admin: true}
 	n, cursor := 0, ""
 	for {
 		page, err := s.Service.List(context.Background(), admin, jobs.ListRequest{Scope: jobs.ScopeAll, Limit: jobs.MaxPageSize, Cursor: cursor})

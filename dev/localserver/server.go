@@ -216,6 +216,12 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 
 	handler := apigw.NewHandler(s.Service, origins, log)
+	// What the template's COGNITO_ISSUER, COGNITO_APP_CLIENT_IDS and
+	// ADMIN_GROUP say in AWS, for the dev pool.
+	handler.Identity = apigw.Identity{Issuer: s.Issuer, ClientIDs: []string{ClientID}}
+	if g, ok := resolver.Parameter("AdminGroup"); ok {
+		handler.Identity.AdminGroup = g
+	}
 	if s.Gateway, err = localapi.New(localapi.Config{
 		Template: tpl, Existing: existing, Params: params, Functions: functions(handler),
 		Verifier: verifier, ArrayClaims: localapi.ArrayClaimFormat(o.ArrayClaims), Log: log,

@@ -26,6 +26,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 const (
@@ -91,6 +92,7 @@ func biSetup(t *testing.T) *biFixture {
 	svc := &jobs.Service{Store: store, Pipeline: pipeline}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &biFixture{h: apigw.NewHandler(svc, apigw.DefaultAllowedOrigins, log), base: base, store: store, pipeline: pipeline}
+	f.h.Identity = apigw.Identity{Issuer: biIssuer, ClientIDs: []string{biClientID}}
 
 	ctx := context.Background()
 	now := time.Date(2025, 6, 23, 12, 0, 0, 0, time.UTC)
@@ -135,14 +137,20 @@ func biSubmit(body string) biRoute {
 
 // biClaims are the claims of an ID token as the Cognito authorizer passes
 // them: all strings. groups "" omits cognito:groups.
+// The user pool and app client of the fixtures.
+const (
+	biIssuer   = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE"
+	biClientID = "4example0client0id0000000"
+)
+
 func biClaims(sub, groups string) map[string]any {
 	c := map[string]any{
 		"sub":              sub,
 		"cognito:username": "user-" + sub,
 		"email":            sub + "@example.com",
 		"email_verified":   "true",
-		"iss":              "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE",
-		"aud":              "4example0client0id0000000",
+		"iss":              biIssuer,
+		"aud":              biClientID,
 		"token_use":        "id",
 		"auth_time":        "1750680000",
 		"exp":              "Mon Jun 23 13:00:00 UTC 2025",
@@ -173,6 +181,9 @@ func biEvent(r biRoute, authorizer any, headers map[string]string) events.APIGat
 	}
 	if r.method == http.MethodPost {
 		h["Content-Type"] = "application/json"
+	}
+	if c, ok := authorizer.(map[string]any); ok {
+		h["Authorization"] = testenv.TokenForClaims(c) // the verified token the claims came from
 	}
 	for k, v := range headers {
 		if v == "<absent>" {
@@ -441,6 +452,21 @@ func TestBadInputJobID(t *testing.T) {
 func TestBadInputIdentity(t *testing.T) {
 	t.Parallel()
 	forgedAdminJWT := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"`+biMallory+`","cognito:groups":["admin"]}`)) + "."
+	// tok is the Authorization header of the verified ID token of sub with
+	// groups (nil: none) and extra claims.
+	tok := func(sub string, groups any, extra map[string]any) map[string]string {
+		p := map[string]any{}
+		for k, v := range biClaims(sub, "") {
+			p[k] = v
+		}
+		if groups != nil {
+			p["cognito:groups"] = groups
+		}
+		for k, v := range extra {
+			p[k] = v
+		}
+		return map[string]string{"Authorization": testenv.IDToken(p)}
+	}
 	with := func(sub any, extra map[string]any) map[string]any {
 		c := biClaims(biAlice, "")
 		if sub == nil {
@@ -481,48 +507,47 @@ func TestBadInputIdentity(t *testing.T) {
 		{"sub 129 bytes", biAliceJob, with(strings.Repeat("s", 129), nil), nil, 401, jobs.EUNAUTHORIZED, false},
 		{"only username", biAliceJob, map[string]any{"cognito:username": biAlice}, nil, 401, jobs.EUNAUTHORIZED, false},
 
-		// The handler trusts only the authorizer's claims, never a token or
-		// header it could be handed directly.
+		// The identity is the verified ID token's, consistent with the
+		// claims: a token API Gateway did not verify for these claims is no
+		// identity.
 		{"forged alg=none admin token, no claims", biMalloryJob, biNoAuthorizer, map[string]string{"Authorization": "Bearer " + forgedAdminJWT}, 401, jobs.EUNAUTHORIZED, false},
-		{"forged admin token beside user claims", biMalloryJob, biClaims(biAlice, ""), map[string]string{"Authorization": forgedAdminJWT}, 404, jobs.ENOTFOUND, false},
+		{"forged admin token beside user claims", biMalloryJob, biClaims(biAlice, ""), map[string]string{"Authorization": forgedAdminJWT}, 401, jobs.EUNAUTHORIZED, false},
+		{"no token beside user claims", biAliceJob, biClaims(biAlice, "admin"), map[string]string{"Authorization": "<absent>"}, 401, jobs.EUNAUTHORIZED, false},
+		{"token not a JWT", biAliceJob, biClaims(biAlice, ""), map[string]string{"Authorization": "Bearer abc"}, 401, jobs.EUNAUTHORIZED, false},
+		{"access token", biAliceJob, biClaims(biAlice, ""), tok(biAlice, nil, map[string]any{"token_use": "access"}), 401, jobs.EUNAUTHORIZED, false},
+		{"token of another pool", biAliceJob, biClaims(biAlice, ""), tok(biAlice, nil, map[string]any{"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_OTHER"}), 401, jobs.EUNAUTHORIZED, false},
+		{"token of another app client", biAliceJob, biClaims(biAlice, ""), tok(biAlice, nil, map[string]any{"aud": "someone-elses-client"}), 401, jobs.EUNAUTHORIZED, false},
 		{"Bearer alone", biAliceJob, biNoAuthorizer, map[string]string{"Authorization": "Bearer"}, 401, jobs.EUNAUTHORIZED, false},
 		{"groups header", biMalloryJob, biClaims(biAlice, ""), map[string]string{"cognito:groups": "admin", "X-Cognito-Groups": "admin"}, 404, jobs.ENOTFOUND, false},
 
-		// cognito:groups shapes, on another owner's job.
-		{"groups admin", biMalloryJob, biClaims(biAlice, "admin"), nil, 200, "", true},
-		{"groups [admin video]", biMalloryJob, biClaims(biAlice, "[admin video]"), nil, 200, "", true},
-		{"groups admin,video", biMalloryJob, biClaims(biAlice, "admin,video"), nil, 200, "", true},
-		{"groups JSON array", biMalloryJob, biClaims(biAlice, `["video","admin"]`), nil, 200, "", true},
-		{"groups padded", biMalloryJob, biClaims(biAlice, " admin "), nil, 200, "", true},
-		{"admin sees ownerless job", biLegacyJob, biClaims(biAlice, "admin"), nil, 200, "", true},
-		{"groups video", biMalloryJob, biClaims(biAlice, "video"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups [video]", biMalloryJob, biClaims(biAlice, "[video]"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups []", biMalloryJob, biClaims(biAlice, "[]"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups Admin", biMalloryJob, biClaims(biAlice, "Admin"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups ADMIN", biMalloryJob, biClaims(biAlice, "ADMIN"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups administrators", biMalloryJob, biClaims(biAlice, "administrators"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups xadmin", biMalloryJob, biClaims(biAlice, "xadmin"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups admin2", biMalloryJob, biClaims(biAlice, "[admin2 video]"), nil, 404, jobs.ENOTFOUND, false},
-		{"groups JSON non-admin", biMalloryJob, biClaims(biAlice, `["video"]`), nil, 404, jobs.ENOTFOUND, false},
-		{"ownerless job, non-admin", biLegacyJob, biClaims(biAlice, "video"), nil, 404, jobs.ENOTFOUND, false},
+		// cognito:groups, the token's JSON array, on another owner's job:
+		// admin only for a group named exactly "admin".
+		{"groups [admin]", biMalloryJob, biClaims(biAlice, "admin"), tok(biAlice, []any{"admin"}, nil), 200, "", true},
+		{"groups [video admin]", biMalloryJob, biClaims(biAlice, "video,admin"), tok(biAlice, []any{"video", "admin"}, nil), 200, "", true},
+		{"admin sees ownerless job", biLegacyJob, biClaims(biAlice, "admin"), tok(biAlice, []any{"admin"}, nil), 200, "", true},
+		{"a group named support,admin", biMalloryJob, biClaims(biAlice, "support,admin"), tok(biAlice, []any{"support,admin"}, nil), 404, jobs.ENOTFOUND, false},
+		{`a group named "admin"`, biMalloryJob, biClaims(biAlice, `["\"admin\""]`), tok(biAlice, []any{`"admin"`}, nil), 404, jobs.ENOTFOUND, false},
+		{"a group named [admin video]", biMalloryJob, biClaims(biAlice, "[admin video]"), tok(biAlice, []any{"[admin video]"}, nil), 404, jobs.ENOTFOUND, false},
+		{"a group named admin,,video", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{"admin,,video"}, nil), 404, jobs.ENOTFOUND, false},
+		{"groups Admin", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{"Admin"}, nil), 404, jobs.ENOTFOUND, false},
+		{"groups ADMIN", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{"ADMIN"}, nil), 404, jobs.ENOTFOUND, false},
+		{"groups padded", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{" admin "}, nil), 404, jobs.ENOTFOUND, false},
+		{"groups administrators", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{"administrators", "xadmin", "admin2"}, nil), 404, jobs.ENOTFOUND, false},
+		{"groups unicode", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{"аdmin"}, nil), 404, jobs.ENOTFOUND, false}, // Cyrillic а
+		{"groups admin with NUL", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{"admin\x00"}, nil), 404, jobs.ENOTFOUND, false},
+		{"groups a string", biMalloryJob, biClaims(biAlice, "admin"), tok(biAlice, "admin", nil), 404, jobs.ENOTFOUND, false},
+		{"groups with a number", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, []any{"admin", 1}, nil), 404, jobs.ENOTFOUND, false},
+		{"groups an object", biMalloryJob, biClaims(biAlice, ""), tok(biAlice, map[string]any{"admin": true}, nil), 404, jobs.ENOTFOUND, false},
+		{"ownerless job, non-admin", biLegacyJob, biClaims(biAlice, "video"), tok(biAlice, []any{"video"}, nil), 404, jobs.ENOTFOUND, false},
 
-		// Fail closed: a group claim that cannot be read with certainty is
-		// no identity at all, not "no groups".
-		{"groups truncated JSON", biMalloryJob, biClaims(biAlice, `["admin"`), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups JSON with a number", biMalloryJob, biClaims(biAlice, `["admin",1]`), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups JSON object", biMalloryJob, biClaims(biAlice, `{"admin":true}`), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups bracketed with commas", biMalloryJob, biClaims(biAlice, "[admin,video]"), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups JSON with spaces inside brackets", biMalloryJob, biClaims(biAlice, `[ "admin" ]`), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups space-separated", biMalloryJob, biClaims(biAlice, "video admin"), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups empty element", biMalloryJob, biClaims(biAlice, "admin,,video"), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups trailing comma", biMalloryJob, biClaims(biAlice, "video,"), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups semicolon", biMalloryJob, biClaims(biAlice, "admin;video"), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups NUL", biMalloryJob, biClaims(biAlice, "admin\x00"), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups unicode", biMalloryJob, biClaims(biAlice, "аdmin"), nil, 401, jobs.EUNAUTHORIZED, false}, // Cyrillic а
-		{"groups 129-byte name", biMalloryJob, biClaims(biAlice, strings.Repeat("g", 129)), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups an array value", biMalloryJob, with(biAlice, map[string]any{"cognito:groups": []any{"admin"}}), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups a number", biMalloryJob, with(biAlice, map[string]any{"cognito:groups": 1}), nil, 401, jobs.EUNAUTHORIZED, false},
-		{"groups null", biMalloryJob, with(biAlice, map[string]any{"cognito:groups": nil}), nil, 401, jobs.EUNAUTHORIZED, false},
+		// No lock-out: whatever groups the pool gives a user, they keep
+		// their own jobs.
+		{"group R&D, own job", biAliceJob, biClaims(biAlice, "R&D"), tok(biAlice, []any{"R&D"}, nil), 200, "", false},
+		{"group Équipe, own job", biAliceJob, biClaims(biAlice, "[Équipe]"), tok(biAlice, []any{"Équipe"}, nil), 200, "", false},
+		{"group video/editors, own job", biAliceJob, biClaims(biAlice, `[ "video/editors" ]`), tok(biAlice, []any{"video/editors"}, nil), 200, "", false},
+		{"groups 129-byte name, own job", biAliceJob, biClaims(biAlice, ""), tok(biAlice, []any{strings.Repeat("g", 129)}, nil), 200, "", false},
+		{"groups a number, own job", biAliceJob, biClaims(biAlice, ""), tok(biAlice, 1, nil), 200, "", false},
+		{"groups null, own job", biAliceJob, biClaims(biAlice, ""), tok(biAlice, nil, map[string]any{"cognito:groups": nil}), 200, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 // unknown, expired and other people's jobs.
 func (h *Handler) CancelJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	defer h.recover(ctx, &req, &resp)
-	caller, err := CallerFromRequest(&req)
+	caller, err := h.Identity.Caller(&req)
 	if err != nil {
 		return h.fail(ctx, &req, err), nil
 	}

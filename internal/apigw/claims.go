@@ -1,43 +1,66 @@
 package apigw
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/strictjson"
 )
 
-// validGroupName reports whether a group is named as we trust it: 1 to 128
-// of A-Z, a-z, 0-9 and _.@+=:- (the regexp ^[A-Za-z0-9_.@+=:-]{1,128}$).
-// Cognito allows more, but none of our groups need brackets, quotes, commas
-// or spaces, and rejecting them keeps the list formats below unambiguous.
-// A loop rather than a regexp: compiling that one at package init (the
-// {1,128} unrolls into 128 copies) was most of this module's init time on
-// every cold start (bench/coldstart/RESULTS.md).
-func validGroupName(n string) bool {
-	if n == "" || len(n) > 128 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		switch c := n[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("_.@+=:-", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
+// Identity is what a stage trusts about the callers API Gateway lets
+// through: the Cognito user pool authorizer has verified the ID token in the
+// Authorization header (signature, expiry, issuer of its configured pools)
+// before the function runs, and copied its claims, flattened to strings, into
+// requestContext.authorizer.claims.
+//
+// The functions do not verify the signature again: API Gateway did, and the
+// functions' resource policies let only API Gateway invoke them. They read
+// the identity from that verified token, because its payload keeps
+// cognito:groups a JSON array, while the flattened claim cannot tell one
+// group named "support,admin" from two groups. They check that token and the
+// authorizer's claims describe the same user, and that the token is an ID
+// token of the configured pool (and app clients): an event that fails any
+// check is EUNAUTHORIZED. Whoever may call lambda:InvokeFunction directly can
+// still write any event; that permission is the trust boundary.
+type Identity struct {
+	// Issuer is the user pool's issuer URL,
+	// https://cognito-idp.<region>.amazonaws.com/<pool id>; tokens of any
+	// other issuer are refused. "" does not pin it (the Lambda configuration
+	// always sets it).
+	Issuer string
+	// ClientIDs are the app clients whose ID tokens are accepted (the aud
+	// claim); empty accepts any client of the pool.
+	ClientIDs []string
+	// AdminGroup is the exact name of the group whose members see every job
+	// ("" means jobs.AdminGroup).
+	AdminGroup string
+}
+
+// IssuerOf returns the issuer URL of the Cognito user pool poolID
+// ("us-east-1_AbC"), whose region is the id's prefix.
+func IssuerOf(poolID string) string {
+	region, _, _ := strings.Cut(poolID, "_")
+	return "https://cognito-idp." + region + ".amazonaws.com/" + poolID
 }
 
 var errNoIdentity = jobs.Errorf(jobs.EUNAUTHORIZED, "Authentication required.")
 
-// CallerFromRequest reads the identity the Cognito user pool authorizer put in
-// requestContext.authorizer.claims. Every claim value is a string there.
-// A request without claims or without a "sub" is EUNAUTHORIZED, and so is one
-// whose groups cannot be read with certainty: it fails closed.
-func CallerFromRequest(req *events.APIGatewayProxyRequest) (jobs.Caller, error) {
+// maxTokenBytes bounds the Authorization header read (API Gateway's own
+// header limit is 10 KiB).
+const maxTokenBytes = 16 << 10
+
+// Caller reads the identity of a request (see Identity). The subject is the
+// authorizer claims' sub, which the token's must equal; username and groups
+// come from the token. The caller is an admin when one of its groups is
+// exactly AdminGroup. Groups that are not a JSON array of strings make no one
+// an admin and deny no one: a user keeps access to their own jobs whatever
+// groups the pool gives them.
+func (id Identity) Caller(req *events.APIGatewayProxyRequest) (jobs.Caller, error) {
 	claims, ok := req.RequestContext.Authorizer["claims"].(map[string]any)
 	if !ok {
 		return jobs.Caller{}, errNoIdentity
@@ -46,51 +69,69 @@ func CallerFromRequest(req *events.APIGatewayProxyRequest) (jobs.Caller, error) 
 	if !ok || strings.TrimSpace(sub) == "" || len(sub) > 128 {
 		return jobs.Caller{}, errNoIdentity
 	}
-	c := jobs.Caller{Subject: sub}
-	if u, ok := claims["cognito:username"].(string); ok {
-		c.Username = u
+	tok, ok := readIDToken(header(req, "Authorization"))
+	if !ok || tok.str("sub") != sub || tok.str("token_use") != "id" {
+		return jobs.Caller{}, errNoIdentity
 	}
-	if raw, present := claims["cognito:groups"]; present {
-		s, ok := raw.(string)
-		if !ok {
-			return jobs.Caller{}, errNoIdentity
-		}
-		groups, err := ParseGroups(s)
-		if err != nil {
-			return jobs.Caller{}, err
-		}
-		c.Groups = groups
+	iss := tok.str("iss")
+	if claimIss, present := claims["iss"]; present && claimIss != iss {
+		return jobs.Caller{}, errNoIdentity
 	}
+	if id.Issuer != "" && iss != id.Issuer {
+		return jobs.Caller{}, errNoIdentity
+	}
+	if len(id.ClientIDs) > 0 && !slices.Contains(id.ClientIDs, tok.str("aud")) {
+		return jobs.Caller{}, errNoIdentity
+	}
+	c := jobs.Caller{Subject: sub, Username: tok.str("cognito:username")}
+	// Not a JSON array of strings: no groups (Unmarshal leaves nil).
+	if json.Unmarshal(tok["cognito:groups"], &c.Groups) != nil {
+		c.Groups = nil
+	}
+	admin := id.AdminGroup
+	if admin == "" {
+		admin = jobs.AdminGroup
+	}
+	c.Admin = slices.Contains(c.Groups, admin)
 	return c, nil
 }
 
-// ParseGroups reads the cognito:groups claim in each shape API Gateway has
-// been seen to pass it: "admin", "admin,video", "[admin video]" (a Go-style
-// rendering of a list) and a JSON array string. Anything else, or any group
-// name validGroupName rejects, is EUNAUTHORIZED.
-func ParseGroups(s string) ([]string, error) {
-	s = strings.TrimSpace(s)
-	var names []string
-	switch {
-	case s == "" || s == "[]":
-		return nil, nil
-	case strings.HasPrefix(s, `["`):
-		if err := json.Unmarshal([]byte(s), &names); err != nil {
-			return nil, errBadGroups
-		}
-	case strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]"):
-		names = strings.Fields(s[1 : len(s)-1])
-	default:
-		for _, n := range strings.Split(s, ",") {
-			names = append(names, strings.TrimSpace(n))
-		}
+// idToken is a token payload's claims, unparsed.
+type idToken map[string]json.RawMessage
+
+// str returns a string claim, "" when absent or not a string.
+func (t idToken) str(name string) string {
+	var s string
+	if json.Unmarshal(t[name], &s) != nil {
+		return ""
 	}
-	for _, n := range names {
-		if !validGroupName(n) {
-			return nil, errBadGroups
-		}
-	}
-	return names, nil
+	return s
 }
 
-var errBadGroups = jobs.Errorf(jobs.EUNAUTHORIZED, "Authentication required: unreadable group claim.")
+// readIDToken decodes the payload of the JWT in an Authorization header
+// value (raw or "Bearer <token>"), without verifying it: API Gateway has.
+// By hand rather than with a JWT library because nothing here verifies
+// (a library's parser would also register its signing methods at every cold
+// start), and because the claims are read with exact, unrepeated names
+// (strictjson): encoding/json would match "Sub" for "sub".
+func readIDToken(h string) (idToken, bool) {
+	if len(h) > maxTokenBytes {
+		return nil, false
+	}
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		h = strings.TrimLeft(h[7:], " ")
+	}
+	parts := strings.Split(h, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, false
+	}
+	fields, err := strictjson.Object(payload)
+	if err != nil {
+		return nil, false
+	}
+	return idToken(fields), true
+}

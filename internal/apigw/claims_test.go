@@ -9,135 +9,117 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
-func TestParseGroups(t *testing.T) {
+const (
+	testIssuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEfGhI"
+	testClient = "4bcdefghijklmnopqrstuvwxyz"
+)
+
+// TestCaller: the caller comes from the verified ID token in Authorization,
+// consistent with the authorizer's claims; group names are compared exactly
+// and never deny anyone.
+func TestCaller(t *testing.T) {
 	t.Parallel()
-	name128 := strings.Repeat("g", 128)
+	id := apigw.Identity{Issuer: testIssuer, ClientIDs: []string{testClient, "other-client"}}
+	payload := func(edit func(p map[string]any)) map[string]any {
+		p := map[string]any{"sub": "alice-sub", "cognito:username": "alice", "token_use": "id", "iss": testIssuer, "aud": testClient}
+		if edit != nil {
+			edit(p)
+		}
+		return p
+	}
+	groups := func(g any) map[string]any { return payload(func(p map[string]any) { p["cognito:groups"] = g }) }
+	alice := jobs.Caller{Subject: "alice-sub", Username: "alice"}
+	withGroups := func(g ...string) jobs.Caller { c := alice; c.Groups = g; return c }
+	admin := func(g ...string) jobs.Caller { c := withGroups(g...); c.Admin = true; return c }
 	tests := []struct {
-		in      string
-		want    []string
+		name    string
+		token   map[string]any // nil: no Authorization header
+		auth    string         // a raw Authorization value instead
+		claims  map[string]any // default: sub alice-sub, iss testIssuer
+		id      *apigw.Identity
+		want    jobs.Caller
 		wantErr bool
 	}{
-		{in: "admin", want: []string{"admin"}},
-		{in: "admin,video", want: []string{"admin", "video"}},
-		{in: " admin , video ", want: []string{"admin", "video"}},
-		{in: "[admin video]", want: []string{"admin", "video"}},
-		{in: "[admin]", want: []string{"admin"}},
-		{in: "[ admin   video ]", want: []string{"admin", "video"}},
-		{in: `["admin","video"]`, want: []string{"admin", "video"}},
-		{in: `["admin"]`, want: []string{"admin"}},
-		{in: " [admin video] ", want: []string{"admin", "video"}},
-		{in: "eu-west-1_AbC_Google", want: []string{"eu-west-1_AbC_Google"}},
-		{in: "a.b@c+d=e:f", want: []string{"a.b@c+d=e:f"}},
-		{in: name128, want: []string{name128}},
-		{in: "[]", want: nil},
-		{in: "", want: nil},
-		{in: "   ", want: nil},
+		{name: "user", token: payload(nil), want: alice},
+		{name: "admin", token: groups([]string{"video", "admin"}), want: admin("video", "admin")},
+		{name: "Bearer prefix", auth: "Bearer " + testenv.IDToken(groups([]string{"admin"})), want: admin("admin")},
+		{name: "a group named support,admin is not admin", token: groups([]string{"support,admin"}), want: withGroups("support,admin")},
+		{name: "a group named \"admin\" is not admin", token: groups([]string{`"admin"`}), want: withGroups(`"admin"`)},
+		{name: "a group named [admin] is not admin", token: groups([]string{"[admin]", "admin video"}), want: withGroups("[admin]", "admin video")},
+		{name: "case and spaces matter", token: groups([]string{"Admin", " admin", "admins"}), want: withGroups("Admin", " admin", "admins")},
+		{name: "any group name is fine", token: groups([]string{"R&D", "Équipe", "video/editors", "a,b"}), want: withGroups("R&D", "Équipe", "video/editors", "a,b")},
+		{name: "groups a string: no groups, not denied", token: groups("admin"), want: alice},
+		{name: "groups with a number: no groups, not denied", token: groups([]any{"admin", 1}), want: alice},
+		{name: "groups an object: no groups", token: groups(map[string]any{"admin": true}), want: alice},
+		{name: "groups null", token: groups(nil), want: alice},
+		{name: "configured admin group", token: groups([]string{"admin", "ops"}), id: &apigw.Identity{Issuer: testIssuer, AdminGroup: "ops"}, want: admin("admin", "ops")},
+		{name: "admin is not the configured admin group", token: groups([]string{"admin"}), id: &apigw.Identity{Issuer: testIssuer, AdminGroup: "ops"}, want: withGroups("admin")},
+		{name: "issuer not pinned", token: payload(func(p map[string]any) { p["iss"] = "https://elsewhere" }), claims: map[string]any{"sub": "alice-sub"}, id: &apigw.Identity{}, want: alice},
+		{name: "any client when none configured", token: payload(func(p map[string]any) { p["aud"] = "x" }), id: &apigw.Identity{Issuer: testIssuer}, want: alice},
 
-		// Fail closed.
-		{in: `["admin"`, wantErr: true},
-		{in: `["admin",1]`, wantErr: true},
-		{in: `["admin"] trailing`, wantErr: true},
-		{in: `[""]`, wantErr: true},
-		{in: `["admin video"]`, wantErr: true},
-		{in: `[1,2]`, wantErr: true},
-		{in: `[ "admin" ]`, wantErr: true},
-		{in: "[admin,video]", wantErr: true},
-		{in: "[admin", wantErr: true},
-		{in: "admin]", wantErr: true},
-		{in: "admin video", wantErr: true},
-		{in: "admin,,video", wantErr: true},
-		{in: "admin,", wantErr: true},
-		{in: ",admin", wantErr: true},
-		{in: `adm"in`, wantErr: true},
-		{in: `"admin"`, wantErr: true},
-		{in: "adm[in", wantErr: true},
-		{in: "admin\tvideo", wantErr: true},
-		{in: "admin\x00", wantErr: true},
-		{in: "admín", wantErr: true},
-		{in: name128 + "g", wantErr: true},
-		{in: "admin," + name128 + "g", wantErr: true},
+		{name: "no token", wantErr: true},
+		{name: "token not a JWT", auth: "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", wantErr: true},
+		{name: "token of two parts", auth: "a.b", wantErr: true},
+		{name: "token of another user", token: payload(func(p map[string]any) { p["sub"] = "mallory-sub" }), wantErr: true},
+		{name: "token without sub", token: payload(func(p map[string]any) { delete(p, "sub") }), wantErr: true},
+		{name: "token with Sub for sub", token: payload(func(p map[string]any) { delete(p, "sub"); p["Sub"] = "alice-sub" }), wantErr: true},
+		{name: "access token", token: payload(func(p map[string]any) { p["token_use"] = "access" }), wantErr: true},
+		{name: "no token_use", token: payload(func(p map[string]any) { delete(p, "token_use") }), wantErr: true},
+		{name: "token of another pool", token: payload(func(p map[string]any) { p["iss"] = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other" }), claims: map[string]any{"sub": "alice-sub"}, wantErr: true},
+		{name: "claims of another pool than the token", token: payload(nil), claims: map[string]any{"sub": "alice-sub", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other"}, id: &apigw.Identity{}, wantErr: true},
+		{name: "token of another client", token: payload(func(p map[string]any) { p["aud"] = "someone-else" }), wantErr: true},
+		{name: "no claims", token: payload(nil), claims: map[string]any{}, wantErr: true},
+		{name: "claims sub of 129", token: payload(func(p map[string]any) { p["sub"] = strings.Repeat("s", 129) }), claims: map[string]any{"sub": strings.Repeat("s", 129)}, wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := apigw.ParseGroups(tt.in)
+		claims := tt.claims
+		if claims == nil {
+			claims = map[string]any{"sub": "alice-sub", "iss": testIssuer, "cognito:groups": "admin"}
+		}
+		auth := tt.auth
+		if tt.token != nil {
+			auth = testenv.IDToken(tt.token)
+		}
+		req := events.APIGatewayProxyRequest{RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": claims}}}
+		if auth != "" {
+			req.Headers = map[string]string{"Authorization": auth}
+		}
+		ident := id
+		if tt.id != nil {
+			ident = *tt.id
+		}
+		got, err := ident.Caller(&req)
 		if tt.wantErr {
-			if code := jobs.ErrorCode(err); code != jobs.EUNAUTHORIZED {
-				t.Errorf("ParseGroups(%q) = %q, %v; want code %q", tt.in, got, err, jobs.EUNAUTHORIZED)
-			}
-			if got != nil {
-				t.Errorf("ParseGroups(%q) groups = %q on error, want nil", tt.in, got)
+			if code := jobs.ErrorCode(err); code != jobs.EUNAUTHORIZED || !reflect.DeepEqual(got, jobs.Caller{}) {
+				t.Errorf("%s: Caller() = %+v, %v; want no caller and %q", tt.name, got, err, jobs.EUNAUTHORIZED)
 			}
 			continue
 		}
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseGroups(%q) = %q, %v; want %q, nil", tt.in, got, err, tt.want)
+			t.Errorf("%s: Caller() = %+v, %v; want %+v", tt.name, got, err, tt.want)
 		}
 	}
 }
 
-func TestCallerFromRequest(t *testing.T) {
+func TestCallerAuthorizerShapes(t *testing.T) {
 	t.Parallel()
-	with := func(edit func(c map[string]any)) map[string]any {
-		c := cognitoClaims("alice-sub", "alice", "")
-		edit(c)
-		return c
-	}
-	tests := []struct {
-		name       string
-		claims     map[string]any
-		authorizer any
-		want       jobs.Caller
-		wantErr    bool
-	}{
-		{name: "user", claims: aliceClaims, want: jobs.Caller{Subject: "alice-sub", Username: "alice"}},
-		{name: "admin", claims: adminClaims, want: jobs.Caller{Subject: "root-sub", Username: "root", Groups: []string{"admin"}}},
-		{name: "groups as Go list", claims: cognitoClaims("s", "u", "[video admin]"), want: jobs.Caller{Subject: "s", Username: "u", Groups: []string{"video", "admin"}}},
-		{name: "groups as JSON string", claims: cognitoClaims("s", "u", `["video","admin"]`), want: jobs.Caller{Subject: "s", Username: "u", Groups: []string{"video", "admin"}}},
-		{name: "empty groups", claims: with(func(c map[string]any) { c["cognito:groups"] = "" }), want: jobs.Caller{Subject: "alice-sub", Username: "alice"}},
-		{name: "no username", claims: map[string]any{"sub": "s"}, want: jobs.Caller{Subject: "s"}},
-		{name: "username not a string is ignored", claims: with(func(c map[string]any) { c["cognito:username"] = 7 }), want: jobs.Caller{Subject: "alice-sub"}},
-		{name: "sub of 128", claims: map[string]any{"sub": strings.Repeat("s", 128)}, want: jobs.Caller{Subject: strings.Repeat("s", 128)}},
-
-		{name: "no authorizer", wantErr: true},
-		{name: "authorizer without claims", authorizer: map[string]any{"principalId": "alice"}, wantErr: true},
-		{name: "claims not a map", authorizer: map[string]any{"claims": "sub=alice"}, wantErr: true},
-		{name: "claims a list", authorizer: map[string]any{"claims": []any{"alice"}}, wantErr: true},
-		{name: "claims null", authorizer: map[string]any{"claims": nil}, wantErr: true},
-		{name: "empty claims", claims: map[string]any{}, wantErr: true},
-		{name: "missing sub", claims: with(func(c map[string]any) { delete(c, "sub") }), wantErr: true},
-		{name: "empty sub", claims: with(func(c map[string]any) { c["sub"] = "" }), wantErr: true},
-		{name: "blank sub", claims: with(func(c map[string]any) { c["sub"] = " \t" }), wantErr: true},
-		{name: "sub not a string", claims: with(func(c map[string]any) { c["sub"] = 42 }), wantErr: true},
-		{name: "sub of 129", claims: with(func(c map[string]any) { c["sub"] = strings.Repeat("s", 129) }), wantErr: true},
-		{name: "groups a list", claims: with(func(c map[string]any) { c["cognito:groups"] = []any{"admin"} }), wantErr: true},
-		{name: "groups a number", claims: with(func(c map[string]any) { c["cognito:groups"] = 1 }), wantErr: true},
-		{name: "groups null", claims: with(func(c map[string]any) { c["cognito:groups"] = nil }), wantErr: true},
-		{name: "groups unreadable", claims: with(func(c map[string]any) { c["cognito:groups"] = `["admin"` }), wantErr: true},
-		{name: "admin among unreadable groups", claims: with(func(c map[string]any) { c["cognito:groups"] = "admin,<script>" }), wantErr: true},
-	}
-	for _, tt := range tests {
-		req := event(t, request{method: "GET", resource: "/v1/jobs/{id}", path: "/v1/jobs/x", claims: tt.claims, authorizer: tt.authorizer})
-		got, err := apigw.CallerFromRequest(&req)
-		if tt.wantErr {
-			if code := jobs.ErrorCode(err); code != jobs.EUNAUTHORIZED {
-				t.Errorf("%s: CallerFromRequest() = %+v, %v; want code %q", tt.name, got, err, jobs.EUNAUTHORIZED)
-			}
-			if !reflect.DeepEqual(got, jobs.Caller{}) {
-				t.Errorf("%s: caller = %+v on error, want zero", tt.name, got)
-			}
-			continue
+	for _, a := range []map[string]any{nil, {"principalId": "alice"}, {"claims": "sub=alice"}, {"claims": []any{"alice"}}, {"claims": nil}} {
+		req := events.APIGatewayProxyRequest{
+			Headers:        map[string]string{"Authorization": testenv.IDToken(map[string]any{"sub": "alice", "token_use": "id"})},
+			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: a},
 		}
-		if err != nil || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: CallerFromRequest() = %+v, %v; want %+v, nil", tt.name, got, err, tt.want)
+		if _, err := (apigw.Identity{}).Caller(&req); jobs.ErrorCode(err) != jobs.EUNAUTHORIZED {
+			t.Errorf("authorizer %v: error %v, want %s", a, err, jobs.EUNAUTHORIZED)
 		}
 	}
 }
 
-func TestCallerFromRequestZeroValue(t *testing.T) {
+func TestIssuerOf(t *testing.T) {
 	t.Parallel()
-	_, err := apigw.CallerFromRequest(&events.APIGatewayProxyRequest{})
-	if code := jobs.ErrorCode(err); code != jobs.EUNAUTHORIZED {
-		t.Errorf("CallerFromRequest(zero request) code = %q, want %q", code, jobs.EUNAUTHORIZED)
+	if got, want := apigw.IssuerOf("us-east-1_AbC123"), "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"; got != want {
+		t.Errorf("IssuerOf = %q, want %q", got, want)
 	}
 }

@@ -1,8 +1,8 @@
 package apigw_test
 
-// Fuzz targets for what the handlers parse from a request: the groups claim,
-// the authorizer's claims, and the submit body. Their seed corpora run in
-// every `go test`; `go test -run=^$ -fuzz=^FuzzParseGroups$ ./internal/apigw/`
+// Fuzz targets for what the handlers parse from a request: the caller's
+// identity (claims and ID token) and the submit body. Their seed corpora run
+// in every `go test`; `go test -run=^$ -fuzz=^FuzzCaller$ ./internal/apigw/`
 // (or another target) searches further. Results are in BENCHMARKS.md.
 
 import (
@@ -20,136 +20,70 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
-// fzGroupOK states the documented group-name rule independently of the
-// implementation's regular expression.
-func fzGroupOK(n string) bool {
-	if n == "" || len(n) > 128 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.@+=:-", c) >= 0) {
-			return false
+// FuzzCaller: whatever the token's payload and the claims hold, the caller
+// is the claims' sub or EUNAUTHORIZED, never someone else; admin only when a
+// group of the payload's array is exactly the admin group; groups never turn
+// a consistent identity into a 401.
+func FuzzCaller(f *testing.F) {
+	f.Add("alice-sub", "alice-sub", "id", `["admin"]`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `["support,admin"]`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `"admin"`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `["R&D","Équipe","video/editors"]`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `[ "admin" ]`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `["\"admin\""]`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `["Admin","admins"," admin"]`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `[1,"admin"]`, "admin")
+	f.Add("alice-sub", "alice-sub", "access", `["admin"]`, "admin")
+	f.Add("alice-sub", "mallory-sub", "id", `["admin"]`, "admin")
+	f.Add("", "", "id", `["admin"]`, "admin")
+	f.Add("alice-sub", "alice-sub", "id", `["ops"]`, "ops")
+	f.Fuzz(func(t *testing.T, claimSub, tokenSub, tokenUse, groups, adminGroup string) {
+		var rawGroups json.RawMessage
+		payload := map[string]any{"sub": tokenSub, "token_use": tokenUse, "iss": fzIssuer, "aud": "client-1"}
+		if json.Unmarshal([]byte(groups), &rawGroups) == nil {
+			payload["cognito:groups"] = rawGroups
 		}
-	}
-	return true
-}
-
-var fzGroupSeeds = []string{
-	"", " ", "admin", "admin,video", "admin, video", "[admin video]", "[admin  video]", `["admin","video"]`, `["admin"]`,
-	"[]", `[""]`, `["admin"`, `["admin",1]`, `[ "admin" ]`, `{"admin":true}`, "[admin,video]", "admin video",
-	"admin,,video", "video,", ",", "[", "]", "[[admin]]", "admin\x00", "аdmin", "Admin", strings.Repeat("g", 129),
-	`["a\u0064min"]`, `["admin\u0000"]`, "[admin]x", "x[admin]", `["admin"] `, "\tadmin\n",
-}
-
-// fzClaimNames reports whether claim spells out group g: literally, or as
-// an element of a JSON array.
-func fzClaimNames(claim, g string) bool {
-	if strings.Contains(claim, g) {
-		return true
-	}
-	var names []string
-	if json.Unmarshal([]byte(strings.TrimSpace(claim)), &names) != nil {
-		return false
-	}
-	for _, n := range names {
-		if n == g {
-			return true
+		req := &events.APIGatewayProxyRequest{
+			Headers:        map[string]string{"Authorization": "Bearer " + testenv.IDToken(payload)},
+			RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": map[string]any{"sub": claimSub, "cognito:groups": groups}}},
 		}
-	}
-	return false
-}
-
-func FuzzParseGroups(f *testing.F) {
-	for _, s := range fzGroupSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		groups, err := apigw.ParseGroups(s)
+		id := apigw.Identity{Issuer: fzIssuer, ClientIDs: []string{"client-1"}, AdminGroup: adminGroup}
+		c, err := id.Caller(req)
+		consistent := claimSub == tokenSub && tokenUse == "id" && strings.TrimSpace(claimSub) != "" && len(claimSub) <= 128
 		if err != nil {
-			if got := jobs.ErrorCode(err); got != jobs.EUNAUTHORIZED {
-				t.Fatalf("ParseGroups(%q) code = %s, want %s", s, got, jobs.EUNAUTHORIZED)
+			if jobs.ErrorCode(err) != jobs.EUNAUTHORIZED || !reflect.DeepEqual(c, jobs.Caller{}) {
+				t.Fatalf("Caller() = %+v, %v; want EUNAUTHORIZED and no caller", c, err)
 			}
-			if groups != nil {
-				t.Fatalf("ParseGroups(%q) returned groups %q with an error", s, groups)
+			if consistent {
+				t.Fatalf("consistent identity %q with groups %s refused: %v", claimSub, groups, err)
 			}
 			return
 		}
-		for _, g := range groups {
-			if !fzGroupOK(g) {
-				t.Fatalf("ParseGroups(%q) accepted group %q outside the documented names", s, g)
-			}
-			// A name the claim does not spell out (JSON escapes decoded)
-			// cannot be granted: "admin" comes only from a claim that says so.
-			if !fzClaimNames(s, g) {
-				t.Fatalf("ParseGroups(%q) returned %q, which the claim does not contain", s, g)
-			}
+		if !consistent || c.Subject != claimSub {
+			t.Fatalf("Caller() = %+v from claims sub %q, token sub %q, token_use %q", c, claimSub, tokenSub, tokenUse)
 		}
-		if trimmed := strings.TrimSpace(s); (trimmed == "" || trimmed == "[]") && len(groups) != 0 {
-			t.Fatalf("ParseGroups(%q) = %q, want none", s, groups)
+		var names []string
+		if json.Unmarshal(rawGroups, &names) != nil {
+			names = nil // not an array of strings: no groups
+		}
+		want := adminGroup
+		if want == "" {
+			want = jobs.AdminGroup
+		}
+		wantAdmin := false
+		for _, n := range names {
+			wantAdmin = wantAdmin || n == want
+		}
+		if c.IsAdmin() != wantAdmin {
+			t.Fatalf("groups %s, admin group %q: IsAdmin() = %v, want %v", groups, adminGroup, c.IsAdmin(), wantAdmin)
 		}
 	})
 }
 
-func FuzzCallerFromRequest(f *testing.F) {
-	// subKind: 0 a string, 1 a number, 2 a boolean, 3 null, 4 absent.
-	f.Add("0f3c2a1e-sub", uint8(0), "alice", "admin", true)
-	f.Add("0f3c2a1e-sub", uint8(0), "alice", "", false)
-	f.Add("", uint8(0), "", "", false)
-	f.Add("   ", uint8(0), "u", "video", true)
-	f.Add(strings.Repeat("s", 129), uint8(0), "u", "", false)
-	f.Add("sub", uint8(1), "u", "admin", true)
-	f.Add("sub", uint8(2), "u", "admin", true)
-	f.Add("sub", uint8(3), "u", "admin", true)
-	f.Add("sub", uint8(4), "u", "admin", true)
-	f.Add("sub", uint8(0), "u", `["admin"`, true)
-	f.Add("sub", uint8(0), "u", "[admin video]", true)
-	f.Add("sub\x00", uint8(0), "u\xff", "admin,video", true)
-	f.Fuzz(func(t *testing.T, sub string, subKind uint8, username, groups string, hasGroups bool) {
-		claims := map[string]any{"cognito:username": username}
-		switch subKind % 5 {
-		case 0:
-			claims["sub"] = sub
-		case 1:
-			claims["sub"] = float64(len(sub))
-		case 2:
-			claims["sub"] = len(sub)%2 == 0
-		case 3:
-			claims["sub"] = nil
-		}
-		if hasGroups {
-			claims["cognito:groups"] = groups
-		}
-		req := &events.APIGatewayProxyRequest{RequestContext: events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": claims}}}
-		c, err := apigw.CallerFromRequest(req)
-
-		wantGroups, groupsErr := []string(nil), error(nil)
-		if hasGroups {
-			wantGroups, groupsErr = apigw.ParseGroups(groups)
-		}
-		subOK := subKind%5 == 0 && strings.TrimSpace(sub) != "" && len(sub) <= 128
-		if err != nil {
-			if got := jobs.ErrorCode(err); got != jobs.EUNAUTHORIZED {
-				t.Fatalf("code = %s, want %s", got, jobs.EUNAUTHORIZED)
-			}
-			if !reflect.DeepEqual(c, jobs.Caller{}) {
-				t.Fatalf("caller %+v returned with an error", c)
-			}
-			if subOK && groupsErr == nil {
-				t.Fatalf("rejected sub %q with groups %q (present %v): %v", sub, groups, hasGroups, err)
-			}
-			return
-		}
-		if !subOK || groupsErr != nil {
-			t.Fatalf("accepted sub %q (kind %d) with groups %q: %+v; want fail-closed", sub, subKind%5, groups, c)
-		}
-		if c.Subject != sub || c.Username != username || !reflect.DeepEqual(c.Groups, wantGroups) {
-			t.Fatalf("caller = %+v, want subject %q, username %q, groups %q", c, sub, username, wantGroups)
-		}
-	})
-}
+const fzIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE"
 
 // fzStore accepts every write and holds nothing: submits through the handler
 // can be fuzzed without growing memory.
@@ -209,11 +143,12 @@ func FuzzDecodeSubmit(f *testing.F) {
 	h := apigw.NewHandler(&jobs.Service{Store: fzStore{}, Pipeline: fzPipeline{}, Log: log}, apigw.DefaultAllowedOrigins, log)
 	f.Fuzz(func(t *testing.T, contentType string, body []byte, b64 bool) {
 		req := events.APIGatewayProxyRequest{
-			HTTPMethod:      http.MethodPost,
-			Headers:         map[string]string{"Content-Type": contentType},
-			Body:            string(body),
-			IsBase64Encoded: b64,
-			RequestContext:  events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": map[string]any{"sub": "fuzz-sub"}}},
+			HTTPMethod:        http.MethodPost,
+			Headers:           map[string]string{"Content-Type": contentType},
+			Body:              string(body),
+			IsBase64Encoded:   b64,
+			RequestContext:    events.APIGatewayProxyRequestContext{Authorizer: map[string]any{"claims": map[string]any{"sub": "fuzz-sub"}}},
+			MultiValueHeaders: map[string][]string{"Authorization": {testenv.IDToken(map[string]any{"sub": "fuzz-sub", "token_use": "id"})}},
 		}
 		spec, err := apigw.DecodeSubmit(&req)
 		if err != nil {

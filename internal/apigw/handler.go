@@ -25,6 +25,8 @@ type Handler struct {
 	Log     *slog.Logger
 	// Polling is the Retry-After advice on unfinished jobs (defaults if zero).
 	Polling Polling
+	// Identity is what the stage trusts about callers.
+	Identity Identity
 }
 
 // NewHandler returns a Handler with a policy for the given allowed origins.
@@ -113,7 +115,7 @@ func JobView(j jobs.Job, caller jobs.Caller) JobResponse {
 // Authorization comes first, so a 304 never confirms someone else's job.
 func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	defer h.recover(ctx, &req, &resp)
-	caller, err := CallerFromRequest(&req)
+	caller, err := h.Identity.Caller(&req)
 	if err != nil {
 		return h.fail(ctx, &req, err), nil
 	}
@@ -127,7 +129,7 @@ func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest)
 // SubmitJob serves POST /v1/jobs: 202 with Location, ETag and Retry-After.
 func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	defer h.recover(ctx, &req, &resp)
-	caller, err := CallerFromRequest(&req)
+	caller, err := h.Identity.Caller(&req)
 	if err != nil {
 		return h.fail(ctx, &req, err), nil
 	}

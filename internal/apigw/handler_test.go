@@ -194,7 +194,7 @@ func TestGetJobErrors(t *testing.T) {
 		{"too long", strings.Repeat("a", 129), aliceClaims, http.StatusBadRequest, jobs.EINVALID},
 		{"no claims", "job_queued", nil, http.StatusUnauthorized, jobs.EUNAUTHORIZED},
 		{"blank sub", "job_queued", map[string]any{"sub": " "}, http.StatusUnauthorized, jobs.EUNAUTHORIZED},
-		{"unreadable groups", "job_queued", cognitoClaims("s", "u", `["admin"`), http.StatusUnauthorized, jobs.EUNAUTHORIZED},
+		{"an access token", "job_queued", map[string]any{"sub": "s", "token_use": "access"}, http.StatusUnauthorized, jobs.EUNAUTHORIZED},
 		{"no claims beats malformed id", "../x", nil, http.StatusUnauthorized, jobs.EUNAUTHORIZED},
 	}
 	for _, tt := range tests {

@@ -70,10 +70,27 @@ type request struct {
 	base64     bool
 }
 
+func hasHeader(h map[string]string, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // event builds the JSON document API Gateway sends a Lambda proxy
 // integration for r and decodes it the way the Lambda runtime does.
 func event(t *testing.T, r request) events.APIGatewayProxyRequest {
 	t.Helper()
+	if c, ok := r.claims, r.authorizer == nil; ok && c != nil && !hasHeader(r.headers, "Authorization") {
+		// The verified ID token those claims came from.
+		h := map[string]string{"Authorization": testenv.TokenForClaims(c)}
+		for k, v := range r.headers {
+			h[k] = v
+		}
+		r.headers = h
+	}
 	var headers map[string]string
 	multi := map[string][]string{}
 	for k, v := range r.headers {

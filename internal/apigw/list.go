@@ -36,7 +36,7 @@ const maxIDsParam = jobs.MaxBatchIDs * (jobs.MaxIDLength + 1)
 // them is unfinished, Retry-After. Admins see each job's ownerId.
 func (h *Handler) ListJobs(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	defer h.recover(ctx, &req, &resp)
-	caller, err := CallerFromRequest(&req)
+	caller, err := h.Identity.Caller(&req)
 	if err != nil {
 		return h.fail(ctx, &req, err), nil
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/test/jobstest"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 var (
@@ -92,6 +93,10 @@ func (e oaEvent) proxy() events.APIGatewayProxyRequest {
 			claims["cognito:groups"] = e.groups
 		}
 		req.RequestContext.Authorizer = map[string]any{"claims": claims}
+		if req.Headers == nil {
+			req.Headers = map[string]string{}
+		}
+		req.Headers["Authorization"] = testenv.TokenForClaims(claims)
 	}
 	return req
 }

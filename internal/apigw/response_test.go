@@ -12,6 +12,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 func TestHTTPStatusMapsEveryCode(t *testing.T) {
@@ -197,7 +198,7 @@ func TestMultiValueHeaderWithoutValuesIsAbsent(t *testing.T) {
 	h, _ := newHandler(t, store, nil)
 	req := getRequest(t, "job_alice", aliceClaims)
 	req.Headers = nil
-	req.MultiValueHeaders = map[string][]string{"Origin": {}}
+	req.MultiValueHeaders = map[string][]string{"Origin": {}, "Authorization": {testenv.TokenForClaims(aliceClaims)}}
 	resp, _ := h.GetJob(context.Background(), req)
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("status = %d, want 200", resp.StatusCode)

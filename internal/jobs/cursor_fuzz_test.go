@@ -184,7 +184,7 @@ func TestLargestCursorFits(t *testing.T) {
 	for i := range parts {
 		parts[i] = cursorPart{SortKey: "2025-06-23T12:00:00.123Z", ID: strings.Repeat("j", MaxIDLength)}
 	}
-	admin := Caller{Subject: strings.Repeat("s", 128), Groups: []string{AdminGroup}}
+	admin := Caller{Subject: strings.Repeat("s", 128), Groups: []string{AdminGroup}, Admin: true}
 	binding := cursorBinding(admin, ListRequest{Scope: ScopeAll, Order: OldestFirst, Statuses: Statuses})
 	c := encodeCursor(fzCursorKey, binding, parts)
 	if len(c) > MaxCursorLen {

@@ -225,18 +225,22 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// AdminGroup is the Cognito group whose members may see every job.
+// AdminGroup is the default name of the Cognito group whose members may see
+// every job (the stack's AdminGroup parameter).
 const AdminGroup = "admin"
 
 // Caller is the authenticated identity behind a request.
 type Caller struct {
 	Subject  string // Cognito sub: stable, unique
 	Username string
-	Groups   []string
+	Groups   []string // informational; authorization uses Admin
+	// Admin: the caller may see and cancel every job (a member of the
+	// configured admin group, or the service itself).
+	Admin bool
 }
 
-// IsAdmin reports whether c is in AdminGroup.
-func (c Caller) IsAdmin() bool { return oneOf(AdminGroup, c.Groups) }
+// IsAdmin reports whether c may see every job.
+func (c Caller) IsAdmin() bool { return c.Admin }
 
 // VisibleTo reports whether c may see j: admins see every job, others only
 // jobs whose OwnerID is their subject. Jobs with no owner are admin-only.

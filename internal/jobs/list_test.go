@@ -59,7 +59,7 @@ func TestListMergesShortPagesInGlobalOrder(t *testing.T) {
 		}
 		all = append(all, j)
 	}
-	admin := jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}}
+	admin := jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}, Admin: true}
 	tests := []struct {
 		name   string
 		caller jobs.Caller

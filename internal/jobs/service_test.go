@@ -15,7 +15,7 @@ import (
 var (
 	alice = jobs.Caller{Subject: "alice-sub", Username: "alice"}
 	bob   = jobs.Caller{Subject: "bob-sub", Username: "bob"}
-	root  = jobs.Caller{Subject: "root-sub", Username: "root", Groups: []string{"video", jobs.AdminGroup}}
+	root  = jobs.Caller{Subject: "root-sub", Username: "root", Groups: []string{"video", jobs.AdminGroup}, Admin: true}
 )
 
 // spec is a valid, normalized spec.
@@ -183,7 +183,7 @@ func TestSubmitRejectsBeforeWriting(t *testing.T) {
 		want   jobs.Code
 	}{
 		{"no subject", jobs.Caller{Username: "alice"}, spec, "", jobs.EUNAUTHORIZED},
-		{"admin without subject", jobs.Caller{Groups: []string{"admin"}}, spec, "", jobs.EUNAUTHORIZED},
+		{"admin without subject", jobs.Caller{Groups: []string{"admin"}, Admin: true}, spec, "", jobs.EUNAUTHORIZED},
 		{"blank prompt", alice, jobs.Spec{Prompt: "   "}, "", jobs.EINVALID},
 		{"duration out of range", alice, jobs.Spec{Prompt: "x", DurationSeconds: 61}, "", jobs.EINVALID},
 		{"bad resolution", alice, jobs.Spec{Prompt: "x", Resolution: "8k"}, "k", jobs.EINVALID},

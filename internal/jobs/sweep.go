@@ -35,7 +35,7 @@ type SweepResult struct {
 }
 
 // sweeper is the identity Sweep lists jobs as: it reads every job.
-var sweeper = Caller{Subject: "jobs-api/sweeper", Groups: []string{AdminGroup}}
+var sweeper = Caller{Subject: "jobs-api/sweeper", Admin: true}
 
 // Sweep finds unfinished jobs past a limit and ends them with Expire. It
 // reads QUEUED and then PROCESSING jobs oldest first through the status

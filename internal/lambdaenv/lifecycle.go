@@ -3,7 +3,10 @@ package lambdaenv
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
 
 // MinCursorKeyLen is the shortest CURSOR_KEY accepted (jobs.MinCursorKeyLen).
@@ -31,4 +34,26 @@ func Polling() (queued, processing time.Duration, err error) {
 	}
 	p, err := positiveInt("RETRY_AFTER_PROCESSING_SECONDS")
 	return time.Duration(q) * time.Second, time.Duration(p) * time.Second, err
+}
+
+// Identity reads what the API functions trust about callers:
+// COGNITO_ISSUER, the user pool's issuer URL (required: only its ID tokens
+// are accepted); COGNITO_APP_CLIENT_IDS, the comma-separated app clients
+// whose tokens are accepted (empty: any client of the pool); ADMIN_GROUP,
+// the exact name of the admin group (jobs.AdminGroup when unset).
+func Identity() (issuer string, clientIDs []string, adminGroup string, err error) {
+	issuer = os.Getenv("COGNITO_ISSUER")
+	if !strings.HasPrefix(issuer, "https://") && !strings.HasPrefix(issuer, "http://") {
+		return "", nil, "", fmt.Errorf("COGNITO_ISSUER: the user pool's issuer URL is required, got %q", issuer)
+	}
+	for _, id := range strings.Split(os.Getenv("COGNITO_APP_CLIENT_IDS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			clientIDs = append(clientIDs, id)
+		}
+	}
+	adminGroup = os.Getenv("ADMIN_GROUP")
+	if adminGroup == "" {
+		adminGroup = jobs.AdminGroup
+	}
+	return issuer, clientIDs, adminGroup, nil
 }

@@ -48,3 +48,31 @@ func TestPolling(t *testing.T) {
 		}
 	}
 }
+
+func TestIdentity(t *testing.T) {
+	const iss = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC"
+	tests := []struct {
+		issuer, clients, admin string
+		wantClients            []string
+		wantAdmin              string
+		ok                     bool
+	}{
+		{iss, "", "", nil, "admin", true},
+		{iss, " a, b ,", "ops", []string{"a", "b"}, "ops", true},
+		{"", "a", "", nil, "", false},
+		{"us-east-1_AbC", "", "", nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Setenv("COGNITO_ISSUER", tt.issuer)
+		t.Setenv("COGNITO_APP_CLIENT_IDS", tt.clients)
+		t.Setenv("ADMIN_GROUP", tt.admin)
+		gotIss, clients, admin, err := lambdaenv.Identity()
+		if (err == nil) != tt.ok {
+			t.Errorf("Identity(%q) error = %v, want ok=%v", tt.issuer, err, tt.ok)
+			continue
+		}
+		if tt.ok && (gotIss != tt.issuer || strings.Join(clients, "|") != strings.Join(tt.wantClients, "|") || admin != tt.wantAdmin) {
+			t.Errorf("Identity() = %q, %q, %q; want %q, %q, %q", gotIss, clients, admin, tt.issuer, tt.wantClients, tt.wantAdmin)
+		}
+	}
+}

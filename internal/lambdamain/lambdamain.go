@@ -45,12 +45,16 @@ func (e Env) Service() *jobs.Service {
 	return &jobs.Service{Store: e.Store, Retention: e.Config.Retention, Limits: e.Config.Limits, Log: e.Log}
 }
 
-// Handler returns the API Gateway handler for svc, with the CORS policy and
-// the polling advice (Retry-After) from the environment.
+// Handler returns the API Gateway handler for svc, with the CORS policy, the
+// polling advice (Retry-After) and the trusted identity (user pool, app
+// clients, admin group) from the environment.
 func (e Env) Handler(svc *jobs.Service) *apigw.Handler {
 	queued, processing, err := lambdaenv.Polling()
 	e.Check("configuration", err)
 	h := apigw.NewHandler(svc, e.Config.AllowedOrigins, e.Log)
 	h.Polling = apigw.Polling{Queued: queued, Processing: processing}
+	issuer, clients, admin, err := lambdaenv.Identity()
+	e.Check("configuration", err)
+	h.Identity = apigw.Identity{Issuer: issuer, ClientIDs: clients, AdminGroup: admin}
 	return h
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +60,13 @@ func (c call) event() events.APIGatewayProxyRequest {
 	if c.id != "" {
 		ev.PathParameters = map[string]string{"id": c.id}
 	}
+	// The verified ID token the claims come from.
+	tok := map[string]any{"sub": c.sub, "token_use": "id"}
+	if c.groups != "" {
+		tok["cognito:groups"] = strings.Split(c.groups, ",")
+	}
+	ev.Headers["Authorization"] = testenv.IDToken(tok)
+	ev.MultiValueHeaders["Authorization"] = []string{ev.Headers["Authorization"]}
 	for k, v := range c.headers {
 		ev.Headers[k] = v
 		ev.MultiValueHeaders[k] = []string{v}

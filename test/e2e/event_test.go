@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 // The REST API the events come from.
@@ -49,6 +50,17 @@ var (
 	// as a bracketed, space-separated list.
 	adminListed = user{sub: "a9b8c7d6-e5f4-4321-8765-0fedcba98744", username: "ops-lead", groups: "[video admin]"}
 )
+
+// token is the ID token API Gateway verified and passes in Authorization:
+// the same claims, cognito:groups a JSON array.
+func (u user) token() string {
+	c := u.claims()
+	delete(c, "cognito:groups")
+	if g := strings.FieldsFunc(u.groups, func(r rune) bool { return r == '[' || r == ']' || r == ' ' || r == ',' }); len(g) > 0 {
+		c["cognito:groups"] = g
+	}
+	return testenv.IDToken(c)
+}
 
 // claims are the ID token's claims as a REST API's Cognito authorizer puts
 // them in requestContext.authorizer.claims: every value a string, exp and
@@ -118,7 +130,7 @@ func (r request) event() map[string]any {
 		headers["Origin"] = r.origin
 	}
 	if r.user != nil {
-		headers["Authorization"] = "eyJraWQiOiJlMmUiLCJhbGciOiJSUzI1NiJ9." + randHex(24) + "." + randHex(32)
+		headers["Authorization"] = r.user.token()
 	}
 	for k, v := range r.headers {
 		headers[k] = v

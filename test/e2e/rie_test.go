@@ -28,6 +28,8 @@ type function struct {
 // function sees; nothing of the test's own environment leaks in.
 func baseEnv(name string) map[string]string {
 	env := testenv.LambdaEnv(name, 128, functionTimeout*time.Second)
+	env["COGNITO_ISSUER"] = userPool
+	env["COGNITO_APP_CLIENT_IDS"] = appClient
 	if coverDir != "" {
 		env["GOCOVERDIR"] = coverDir
 	}

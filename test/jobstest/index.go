@@ -300,7 +300,7 @@ func TestIndex(t *testing.T, newBackend BackendFactory) {
 			want = append(want, id)
 		}
 		svc := &jobs.Service{Store: b.Store, Index: b.Index, Now: func() time.Time { return now }}
-		admin := jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}}
+		admin := jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}, Admin: true}
 		req := jobs.ListRequest{Scope: jobs.ScopeAll, Statuses: statuses, Order: jobs.OldestFirst, Limit: 2}
 		var got []string
 		var cursors []string

@@ -48,7 +48,7 @@ func (p *Pipeline) Count() int { return int(p.n.Load()) }
 var (
 	alice = jobs.Caller{Subject: "alice"}
 	bob   = jobs.Caller{Subject: "bob"}
-	admin = jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}}
+	admin = jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}, Admin: true}
 )
 
 func intp(i int) *int { return &i }
