@@ -207,7 +207,8 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	s.DynamoDB = client
 	store := dynamodb.New(client, s.Table)
 
-	s.Service = &jobs.Service{Store: store, Log: log, Limits: limits(resolver)}
+	// The dev server serves the outputs itself, on loopback http.
+	s.Service = &jobs.Service{Store: store, Log: log, Limits: limits(resolver), OutputURLs: jobs.OutputURLs{AllowLoopbackHTTP: true}}
 	if days, ok := resolver.Parameter("JobRetentionDays"); ok {
 		var d int
 		if _, err := fmt.Sscan(days, &d); err == nil && d > 0 {

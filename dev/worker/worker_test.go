@@ -64,7 +64,7 @@ func newFixture(t *testing.T, failureRate, roll float64) *fixture {
 	t.Helper()
 	store := &historyStore{Store: inmem.NewStore(), history: map[string][]jobs.Job{}}
 	log := slog.New(slog.DiscardHandler)
-	svc := &jobs.Service{Store: store, Log: log}
+	svc := &jobs.Service{Store: store, Log: log, OutputURLs: jobs.OutputURLs{AllowLoopbackHTTP: true}}
 	srv := localsqs.New([]localsqs.QueueConfig{{Name: "pipeline"}, {Name: "status", VisibilityTimeout: time.Second}},
 		map[string]localsqs.Function{"WorkerCheckFn": localsqs.JSONFunction[json.RawMessage]((&invoke.CheckHandler{Service: svc, Log: log}).Handle)})
 	srv.OnSend = func(queue, body string) { // every message the test sends keeps to the contract

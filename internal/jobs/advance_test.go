@@ -519,3 +519,60 @@ func TestAdvanceRefusesServiceOwnedErrorCodes(t *testing.T) {
 		}
 	}
 }
+
+// An outputUrl is what a CDN URL can be: https, a public host name, no
+// userinfo, a valid port, a valid URI of at most 2,048 bytes, and a host of
+// the allow-list when the stage has one.
+func TestAdvanceOutputURLRule(t *testing.T) {
+	t.Parallel()
+	long := "https://cdn.example.com/" + strings.Repeat("a", jobs.MaxOutputURLBytes)
+	tests := []struct {
+		url    string
+		policy jobs.OutputURLs
+		ok     bool
+	}{
+		{"https://cdn.example.com/v/1.mp4", jobs.OutputURLs{}, true},
+		{"https://d111111abcdef8.cloudfront.net/v/1.mp4?Expires=1&Signature=a~b&Key-Pair-Id=K", jobs.OutputURLs{}, true},
+		{"https://bucket.s3.us-east-1.amazonaws.com:443/v/1.mp4", jobs.OutputURLs{}, true},
+		{"https://cdn.example.com/v/1.mp4", jobs.OutputURLs{Hosts: []string{"cdn.example.com"}}, true},
+		{"https://CDN.example.com/v/1.mp4", jobs.OutputURLs{Hosts: []string{"cdn.example.com"}}, true},
+		{"https://evil.example/v/1.mp4", jobs.OutputURLs{Hosts: []string{"cdn.example.com"}}, false},
+		{"https://cdn.example.com.evil.example/v", jobs.OutputURLs{Hosts: []string{"cdn.example.com"}}, false},
+		{"http://cdn.example.com/v/1.mp4", jobs.OutputURLs{}, false},
+		{"javascript:alert(1)", jobs.OutputURLs{}, false},
+		{"//cdn.example.com/v", jobs.OutputURLs{}, false},
+		{"https://127.0.0.1/v", jobs.OutputURLs{}, false},
+		{"https://[::1]/v", jobs.OutputURLs{}, false},
+		{"https://169.254.169.254/latest/meta-data/", jobs.OutputURLs{}, false},
+		{"https://10.0.0.7/v", jobs.OutputURLs{}, false},
+		{"https://2130706433/v", jobs.OutputURLs{}, false},
+		{"https://0x7f.1/v", jobs.OutputURLs{}, false},
+		{"https://localhost/v", jobs.OutputURLs{}, false},
+		{"https://metadata.google.internal/v", jobs.OutputURLs{}, false},
+		{"https://user:pass@cdn.example.com/v", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com@evil.example/v", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com:0/v", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com:70000/v", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com:/v", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com/a b.mp4", jobs.OutputURLs{}, false},
+		{`https://cdn.example.com/a"onmouseover=x.mp4`, jobs.OutputURLs{}, false},
+		{"https://cdn.example.com/a'b.mp4", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com/a<b>.mp4", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com/a\\b.mp4", jobs.OutputURLs{}, false},
+		{"https://cdn.example.com/a\tb.mp4", jobs.OutputURLs{}, false},
+		{"https://cdn_example.com/v", jobs.OutputURLs{}, false},
+		{long, jobs.OutputURLs{}, false},
+		{"http://127.0.0.1:3000/local/outputs/j.mp4", jobs.OutputURLs{AllowLoopbackHTTP: true}, true},
+		{"http://169.254.169.254/", jobs.OutputURLs{AllowLoopbackHTTP: true}, false},
+	}
+	for _, tt := range tests {
+		base := inmem.NewStore()
+		seed(t, base, advProcessing(10))
+		e := newEnv(t, base, nil)
+		e.svc.OutputURLs = tt.policy
+		_, _, err := e.svc.Advance(context.Background(), jobs.Event{JobID: advID, Status: jobs.Completed, OutputURL: tt.url})
+		if got := err == nil; got != tt.ok {
+			t.Errorf("outputUrl %.80q (%+v): error %v, want ok=%v", tt.url, tt.policy, err, tt.ok)
+		}
+	}
+}

@@ -38,6 +38,9 @@ type Service struct {
 	// Limits bound how long a job may stay unfinished (DefaultLimits for
 	// zero fields); Expire and Check apply them.
 	Limits Limits
+	// OutputURLs is the rule for the pipeline's outputUrl, which users are
+	// sent to.
+	OutputURLs OutputURLs
 }
 
 func (s *Service) now() time.Time {
@@ -405,6 +408,11 @@ func (s *Service) Advance(ctx context.Context, ev Event) (Job, Outcome, error) {
 	}
 	if ev.Error != nil && ServiceErrorCode(ev.Error.Code) {
 		return Job{}, "", Errorf(EINVALID, "error.code: %s is set only by the jobs service", ev.Error.Code)
+	}
+	if ev.OutputURL != "" {
+		if err := s.OutputURLs.Check(ev.OutputURL); err != nil {
+			return Job{}, "", err
+		}
 	}
 	return s.update(ctx, ev.JobID, func(j Job) (Job, Outcome, error) { return s.apply(j, ev) })
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
@@ -32,6 +33,9 @@ type Config struct {
 	// MetricsNamespace is METRICS_NAMESPACE, the CloudWatch namespace of
 	// the metrics a function logs (the sweeper).
 	MetricsNamespace string
+	// OutputURLHosts is OUTPUT_URL_HOSTS, comma-separated: the only hosts a
+	// job's outputUrl may name (empty: any public host).
+	OutputURLHosts []string
 }
 
 // Load reads the environment. defaultOrigins applies when ALLOWED_ORIGINS is
@@ -59,6 +63,11 @@ func Load(defaultOrigins string) (Config, error) {
 	c.CallTimeout = time.Duration(ms) * time.Millisecond
 	c.Retention = time.Duration(days) * 24 * time.Hour
 	c.MetricsNamespace = os.Getenv("METRICS_NAMESPACE")
+	for _, h := range strings.Split(os.Getenv("OUTPUT_URL_HOSTS"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.OutputURLHosts = append(c.OutputURLHosts, h)
+		}
+	}
 	for _, l := range []struct {
 		name string
 		dst  *time.Duration

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/lambdaenv"
 )
 
-var vars = []string{"JOBS_TABLE", "ALLOWED_ORIGINS", "PIPELINE_QUEUE_URL", "DYNAMODB_TIMEOUT_MS", "JOB_RETENTION_DAYS",
+var vars = []string{"OUTPUT_URL_HOSTS", "JOBS_TABLE", "ALLOWED_ORIGINS", "PIPELINE_QUEUE_URL", "DYNAMODB_TIMEOUT_MS", "JOB_RETENTION_DAYS",
 	"JOB_QUEUE_TIMEOUT_SECONDS", "JOB_HEARTBEAT_TIMEOUT_SECONDS", "JOB_RUN_TIMEOUT_SECONDS", "JOB_CANCEL_TIMEOUT_SECONDS", "METRICS_NAMESPACE"}
 
 const defaultOrigins = "https://default.example.com"
@@ -40,11 +41,13 @@ func TestLoad(t *testing.T) {
 				"JOBS_TABLE": "Jobs-prod", "ALLOWED_ORIGINS": "https://a.example.com,https://b.example.com",
 				"PIPELINE_QUEUE_URL":  "https://sqs.eu-west-1.amazonaws.com/123456789012/pipeline",
 				"DYNAMODB_TIMEOUT_MS": "1500", "JOB_RETENTION_DAYS": "7",
+				"OUTPUT_URL_HOSTS": "cdn.example.com, d1.cloudfront.net,",
 			},
 			want: lambdaenv.Config{
 				Table: "Jobs-prod", AllowedOrigins: "https://a.example.com,https://b.example.com",
 				QueueURL:    "https://sqs.eu-west-1.amazonaws.com/123456789012/pipeline",
 				CallTimeout: 1500 * time.Millisecond, Retention: 7 * 24 * time.Hour,
+				OutputURLHosts: []string{"cdn.example.com", "d1.cloudfront.net"},
 			},
 		},
 		{name: "timeout of 1", env: map[string]string{"JOBS_TABLE": "J", "DYNAMODB_TIMEOUT_MS": "1"}, want: lambdaenv.Config{Table: "J", AllowedOrigins: defaultOrigins, CallTimeout: time.Millisecond}},
@@ -85,7 +88,7 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load() error = %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Load() = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -42,7 +42,8 @@ func (e Env) Check(what string, err error) {
 // Service returns the jobs service on the store, with the configured
 // retention; callers add the ports their function needs.
 func (e Env) Service() *jobs.Service {
-	return &jobs.Service{Store: e.Store, Retention: e.Config.Retention, Limits: e.Config.Limits, Log: e.Log}
+	return &jobs.Service{Store: e.Store, Retention: e.Config.Retention, Limits: e.Config.Limits, Log: e.Log,
+		OutputURLs: jobs.OutputURLs{Hosts: e.Config.OutputURLHosts}}
 }
 
 // Handler returns the API Gateway handler for svc, with the CORS policy, the
