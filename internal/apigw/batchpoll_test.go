@@ -113,7 +113,7 @@ func TestJobViewShowsOwnersToAdminsOnly(t *testing.T) {
 		want   string
 	}{
 		{jobs.Caller{Subject: "alice-sub"}, ""},
-		{jobs.Caller{Subject: "root", Groups: []string{jobs.AdminGroup}}, "alice-sub"},
+		{jobs.Caller{Subject: "root", Admin: true}, "alice-sub"},
 	}
 	for _, tt := range tests {
 		v := apigw.JobView(j, tt.caller)
