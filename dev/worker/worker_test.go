@@ -255,11 +255,24 @@ func TestRunConsumesUntilStopped(t *testing.T) {
 			t.Errorf("job %s = %s; want COMPLETED", id, got.Status)
 		}
 	}
+	// Every hand-off is deleted once its job is done with. The delete
+	// follows the job's last write, so wait for it before stopping the
+	// worker rather than racing it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := f.sqs.GetQueueAttributes(context.Background(), &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(f.w.QueueURL)})
+		var attrs map[string]string
+		if err == nil {
+			attrs = out.Attributes
+		}
+		if attrs["ApproximateNumberOfMessages"] == "0" && attrs["ApproximateNumberOfMessagesNotVisible"] == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pipeline queue after the jobs ended: %v, %v; want empty", attrs, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	cancel()
 	<-done
-	// Every hand-off was deleted once its job was done with.
-	attrs, err := f.sqs.GetQueueAttributes(context.Background(), &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(f.w.QueueURL)})
-	if err != nil || attrs.Attributes["ApproximateNumberOfMessages"] != "0" || attrs.Attributes["ApproximateNumberOfMessagesNotVisible"] != "0" {
-		t.Errorf("pipeline queue after the run: %v, %v; want empty", attrs.Attributes, err)
-	}
 }
