@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 GO        ?= go
 COVER_MIN ?= 80
-LAMBDAS   := getjob submitjob listjobs canceljob updatejob sweepjobs checkjob
+LAMBDAS   := getjob submitjob listjobs canceljob updatejob sweepjobs checkjob publishjobs
 # Lambda binaries: provided.al2023 on arm64 wants a static `bootstrap`;
 # lambda.norpc drops the legacy RPC mode the runtime API does not need.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
@@ -51,7 +51,7 @@ bin/%/bootstrap: FORCE
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $@ ./cmd/$*
 
 # SAM's makefile builder calls build-<LogicalId> with ARTIFACTS_DIR set.
-.PHONY: build-GetJobFn build-SubmitJobFn build-ListJobsFn build-CancelJobFn build-UpdateJobFn build-SweepJobsFn build-WorkerCheckFn
+.PHONY: build-GetJobFn build-SubmitJobFn build-ListJobsFn build-CancelJobFn build-UpdateJobFn build-SweepJobsFn build-WorkerCheckFn build-PublishJobsFn
 build-GetJobFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/getjob
 build-SubmitJobFn:
@@ -66,6 +66,8 @@ build-SweepJobsFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/sweepjobs
 build-WorkerCheckFn:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/checkjob
+build-PublishJobsFn:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/publishjobs
 
 # Cold start (init + first invoke) and warm memory of GetJobFn vs an empty
 # function under the Lambda Runtime Interface Emulator; bench/coldstart/RESULTS.md.

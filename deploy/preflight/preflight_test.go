@@ -117,7 +117,7 @@ type world struct {
 
 // ownerHeaders are the request headers the methods on /v1/jobs take: what
 // the owner's preflight must allow (template.yaml's OptionsJobsMethod).
-const ownerHeaders = "Authorization,Content-Type,Idempotency-Key,Cancel-After"
+const ownerHeaders = "Authorization,Content-Type,Idempotency-Key,Cancel-After,If-None-Match"
 
 const (
 	admin = "https://admin.deepfoundai.com"
@@ -275,7 +275,7 @@ func TestPreflight(t *testing.T) {
 		{name: "owner's preflight lacks a header", region: "eu-west-2", world: func(w *world) {
 			w.c.APIGateway.DeleteMethod(w.ctx, &apigateway.DeleteMethodInput{RestApiId: &w.api, ResourceId: &w.jobs, HttpMethod: aws.String("OPTIONS")})
 			w.options(w.jobs, "Authorization,Content-Type,Cancel-After", "")
-		}, want: []want{{preflight.Refuse, "OPTIONS /v1/jobs", "browsers will send Idempotency-Key", "allow Authorization,Content-Type,Idempotency-Key,Cancel-After"}}},
+		}, want: []want{{preflight.Refuse, "OPTIONS /v1/jobs", "browsers will send Idempotency-Key", "allow Authorization,Content-Type,Idempotency-Key,Cancel-After,If-None-Match"}}},
 		{name: "owner's preflight answers one origin", region: "eu-west-3", world: func(w *world) {
 			w.c.APIGateway.DeleteMethod(w.ctx, &apigateway.DeleteMethodInput{RestApiId: &w.api, ResourceId: &w.jobs, HttpMethod: aws.String("OPTIONS")})
 			w.options(w.jobs, ownerHeaders, admin)

@@ -31,9 +31,10 @@ func init() {
 }
 
 // aliasedFunctions are the functions behind the live alias: those API
-// Gateway invokes (wantMethods) and UpdateJobFn (event source mapping).
+// Gateway invokes (wantMethods) and those event source mappings invoke
+// (UpdateJobFn, PublishJobsFn).
 func aliasedFunctions() []string {
-	fns := []string{"UpdateJobFn"}
+	fns := []string{"UpdateJobFn", "PublishJobsFn"}
 	for _, m := range wantMethods {
 		if !slices.Contains(fns, m.function) {
 			fns = append(fns, m.function)

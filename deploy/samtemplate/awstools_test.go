@@ -102,7 +102,7 @@ func TestCfnLint(t *testing.T) {
 		{name: "template.yaml"},
 		{name: "kept on removal, deleted on replacement", old: "    DeletionPolicy: RetainExceptOnCreate\n    UpdateReplacePolicy: Retain\n    Properties:\n      RestApiId: !Ref RestApiId\n      ResourceId: !Ref JobsResourceId\n      HttpMethod: POST\n",
 			new: "    DeletionPolicy: RetainExceptOnCreate\n    Properties:\n      RestApiId: !Ref RestApiId\n      ResourceId: !Ref JobsResourceId\n      HttpMethod: POST\n", rule: "W3011"},
-		{name: "resource type that does not exist", old: "Type: AWS::SQS::QueuePolicy", new: "Type: AWS::SQS::QueuePolicies", rule: "E3006"},
+		{name: "resource type that does not exist", old: "Type: AWS::SecretsManager::Secret", new: "Type: AWS::SecretsManager::Secrets", rule: "E3006"},
 		{name: "log retention CloudWatch does not offer", old: "AllowedValues: [7, 14, 30, 60, 90, 180, 365]", new: "AllowedValues: [7, 14, 30, 45]", rule: "W1030"},
 	}
 	for _, tt := range tests {

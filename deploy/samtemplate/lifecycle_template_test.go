@@ -93,6 +93,9 @@ func checkStatusEvents(t *samtemplate.Template) error {
 	var mappings []string
 	for _, id := range samtemplate.ResourcesOfType(t, "AWS::Lambda::EventSourceMapping") {
 		p := t.Resources[id].Properties
+		if reflect.DeepEqual(p["EventSourceArn"], getAtt("JobsTable", "StreamArn")) {
+			continue // the table's stream: checkJobEvents
+		}
 		mappings = append(mappings, id)
 		if !reflect.DeepEqual(p["EventSourceArn"], getAtt("StatusEventsQueue", "Arn")) || !reflect.DeepEqual(p["FunctionName"], ref("UpdateJobFnAliaslive")) {
 			bad("%s maps %s to %s, want StatusEventsQueue to UpdateJobFn's live alias", id, samtemplate.Render(p["EventSourceArn"]), samtemplate.Render(p["FunctionName"]))
@@ -105,7 +108,7 @@ func checkStatusEvents(t *samtemplate.Template) error {
 		}
 	}
 	if len(mappings) != 1 {
-		bad("event source mappings %v, want exactly one (StatusEventsQueue to UpdateJobFn)", mappings)
+		bad("event source mappings of queues %v, want exactly one (StatusEventsQueue to UpdateJobFn)", mappings)
 	}
 
 	// TLS only: one queue policy denying insecure transport on both queues.

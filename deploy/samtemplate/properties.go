@@ -60,6 +60,8 @@ var propertySchemas = map[string]reflect.Type{
 	"AWS::SQS::Queue":                  reflect.TypeFor[sqs.Queue](),
 	"AWS::SQS::QueuePolicy":            reflect.TypeFor[sqs.QueuePolicy](),
 	"AWS::SecretsManager::Secret":      reflect.TypeFor[secretsmanager.Secret](),
+	"AWS::AppSync::Api":                reflect.TypeFor[appSyncAPI](),
+	"AWS::AppSync::ChannelNamespace":   reflect.TypeFor[appSyncChannelNamespace](),
 }
 
 // samFunctionExtras are AWS::Serverless::Function properties that SAM

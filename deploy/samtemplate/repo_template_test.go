@@ -86,11 +86,25 @@ var wantGrants = map[string]map[string][]string{
 		"dynamodb:GetItem": {tableArn},
 		"dynamodb:PutItem": {tableArn},
 	},
+	// Publish: the Events API's publish on the jobs namespace alone; the
+	// four stream actions Lambda's stream poller needs, on the table's
+	// stream alone; and the mapping's on-failure destination (Lambda sends
+	// to it with the function's role). No table access: the records carry
+	// the jobs.
+	"PublishJobsFn": {
+		"appsync:EventPublish":      {"!GetAtt JobEventsNamespace.ChannelNamespaceArn"},
+		"dynamodb:DescribeStream":   {streamArn},
+		"dynamodb:GetRecords":       {streamArn},
+		"dynamodb:GetShardIterator": {streamArn},
+		"dynamodb:ListStreams":      {streamArn},
+		"sqs:SendMessage":           {"!GetAtt JobEventsFailuresQueue.Arn"},
+	},
 }
 
 const (
 	tableArn       = "!GetAtt JobsTable.Arn"
 	statusQueueArn = "!GetAtt StatusEventsQueue.Arn"
+	streamArn      = "!GetAtt JobsTable.StreamArn"
 )
 
 // pollingEventTypes are the SAM function event types for which SAM attaches
@@ -117,7 +131,7 @@ type methodWant struct {
 var wantMethods = map[string]methodWant{
 	"GetJobMethod":    {verb: "GET", path: "/v1/jobs/{id}", function: "GetJobFn", headers: []string{"If-None-Match"}},
 	"PostJobMethod":   {verb: "POST", path: "/v1/jobs", function: "SubmitJobFn", condition: "OwnPostMethod", headers: []string{"Idempotency-Key", "Cancel-After"}},
-	"ListJobsMethod":  {verb: "GET", path: "/v1/jobs", function: "ListJobsFn"},
+	"ListJobsMethod":  {verb: "GET", path: "/v1/jobs", function: "ListJobsFn", headers: []string{"If-None-Match"}},
 	"CancelJobMethod": {verb: "POST", path: "/v1/jobs/{id}/cancel", function: "CancelJobFn"},
 }
 
@@ -193,7 +207,7 @@ var mutations = []mutation{
 	{name: "misspelled method property", old: "      OperationName: GetJob\n", new: "      OperationNam: GetJob\n", fails: "properties", why: "GetJobMethod.Properties.OperationNam: unknown property"},
 	{name: "misspelled secret property", old: "      GenerateSecretString:\n", new: "      GenerateSecret:\n", fails: "properties", why: "CursorKeySecret.Properties.GenerateSecret: unknown property"},
 	{name: "misspelled queue policy property", in: "StatusEventsQueuePolicy", old: "      PolicyDocument:\n", new: "      Policy:\n", fails: "properties", why: "StatusEventsQueuePolicy.Properties: missing required property PolicyDocument"},
-	{name: "misspelled event source mapping property", old: "      FunctionResponseTypes: [ReportBatchItemFailures]\n", new: "      FunctionResponseType: [ReportBatchItemFailures]\n",
+	{name: "misspelled event source mapping property", in: "UpdateJobFnStatusEvents", old: "      FunctionResponseTypes: [ReportBatchItemFailures]\n", new: "      FunctionResponseType: [ReportBatchItemFailures]\n",
 		fails: "properties", why: "UpdateJobFnStatusEvents.Properties.FunctionResponseType: unknown property"},
 	// no REST API
 	{name: "new REST API", edit: addResource("NewApi", "AWS::ApiGateway::RestApi", map[string]any{"Name": "x"}), fails: "no REST API", why: "NewApi is an AWS::ApiGateway::RestApi"},
@@ -264,8 +278,8 @@ var mutations = []mutation{
 	{name: "OPTIONS does not allow Authorization", old: `"'Authorization,Content-Type,If-None-Match'"`, new: `"'Content-Type,If-None-Match'"`, fails: "OPTIONS methods", why: "OptionsJobIdMethod Access-Control-Allow-Headers"},
 	{name: "OPTIONS does not allow If-None-Match", old: `"'Authorization,Content-Type,If-None-Match'"`, new: `"'Authorization,Content-Type'"`, fails: "OPTIONS methods", why: "OptionsJobIdMethod Access-Control-Allow-Headers"},
 	{name: "OPTIONS allows a header no method takes", in: "OptionsJobCancelMethod", old: `"'Authorization,Content-Type'"`, new: `"'Authorization,Content-Type,X-Debug'"`, fails: "OPTIONS methods", why: "OptionsJobCancelMethod Access-Control-Allow-Headers"},
-	{name: "collection preflight without Idempotency-Key", old: `"'Authorization,Content-Type,Idempotency-Key,Cancel-After'"`, new: `"'Authorization,Content-Type,Cancel-After'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Headers"},
-	{name: "collection preflight without Cancel-After", old: `"'Authorization,Content-Type,Idempotency-Key,Cancel-After'"`, new: `"'Authorization,Content-Type,Idempotency-Key'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Headers"},
+	{name: "collection preflight without Idempotency-Key", old: `"'Authorization,Content-Type,Idempotency-Key,Cancel-After,If-None-Match'"`, new: `"'Authorization,Content-Type,Cancel-After,If-None-Match'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Headers"},
+	{name: "collection preflight without Cancel-After", old: `"'Authorization,Content-Type,Idempotency-Key,Cancel-After,If-None-Match'"`, new: `"'Authorization,Content-Type,Idempotency-Key,If-None-Match'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Headers"},
 	{name: "collection preflight does not allow GET", old: `"'GET,POST,OPTIONS'"`, new: `"'POST,OPTIONS'"`, fails: "OPTIONS methods", why: "OptionsJobsMethod Access-Control-Allow-Methods = [OPTIONS POST]"},
 	{name: "OPTIONS without Vary", in: "OptionsJobCancelMethod", old: "              method.response.header.Vary: \"'Origin'\"\n", new: "", fails: "OPTIONS methods", why: `OptionsJobCancelMethod Vary = "", want Origin`},
 	{name: "OPTIONS allows every origin", in: "OptionsJobsMethod", old: "              method.response.header.Vary: \"'Origin'\"\n",
@@ -330,7 +344,7 @@ var mutations = []mutation{
 	{name: "unencrypted dead-letter queue", in: "StatusEventsDLQ", old: "      SqsManagedSseEnabled: true\n", new: "", fails: "status events", why: "StatusEventsDLQ: want an AWS::SQS::Queue with SqsManagedSseEnabled true"},
 	{name: "dead letters never", old: "        maxReceiveCount: 5\n", new: "        maxReceiveCount: 1000\n", fails: "status events", why: "StatusEventsQueue RedrivePolicy"},
 	{name: "short visibility", old: "      VisibilityTimeout: 60\n", new: "      VisibilityTimeout: 30\n", fails: "status events", why: "VisibilityTimeout = 30, want at least 6 × UpdateJobFn's Timeout 10"},
-	{name: "whole-batch retries", old: "      FunctionResponseTypes: [ReportBatchItemFailures]\n", new: "", fails: "status events", why: "UpdateJobFnStatusEvents FunctionResponseTypes = null"},
+	{name: "whole-batch retries", in: "UpdateJobFnStatusEvents", old: "      FunctionResponseTypes: [ReportBatchItemFailures]\n", new: "", fails: "status events", why: "UpdateJobFnStatusEvents FunctionResponseTypes = null"},
 	{name: "mapping from the dead-letter queue", in: "UpdateJobFnStatusEvents", old: "EventSourceArn: !GetAtt StatusEventsQueue.Arn", new: "EventSourceArn: !GetAtt StatusEventsDLQ.Arn", fails: "status events", why: "UpdateJobFnStatusEvents maps !GetAtt StatusEventsDLQ.Arn to !Ref UpdateJobFnAliaslive"},
 	{name: "oversized batch", in: "UpdateJobFnStatusEvents", old: "      BatchSize: 10\n", new: "      BatchSize: 100\n", fails: "status events", why: "UpdateJobFnStatusEvents BatchSize = 100"},
 	{name: "queues accept plain HTTP", in: "StatusEventsQueuePolicy", old: "                aws:SecureTransport: \"false\"\n", new: "                aws:SecureTransport: \"true\"\n", fails: "status events", why: "denies sqs:* without aws:SecureTransport"},

@@ -198,6 +198,13 @@ func TestResolveRepoTemplate(t *testing.T) {
 		"Stage": "local", "RestApiId": "local00api", "RestApiName": "jobs-api-local", "JobsResourceId": "v1jobs0001",
 		"CognitoUserPoolArn": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_local",
 		"AllowedOrigins":     "http://127.0.0.1:3001", "PipelineQueueName": "local-pipeline",
+	}, Attributes: map[string]string{
+		// Known only once created: a stream's ARN ends in its creation time,
+		// an Events API's id and hosts are generated.
+		"JobsTable.StreamArn":                    "arn:aws:dynamodb:us-east-1:123456789012:table/Jobs-local/stream/2025-01-01T00:00:00.000",
+		"JobEventsApi.ApiId":                     "local0events",
+		"JobEventsApi.Dns.Http":                  "local0events.appsync-api.us-east-1.amazonaws.com",
+		"JobEventsNamespace.ChannelNamespaceArn": "arn:aws:appsync:us-east-1:123456789012:apis/local0events/channelNamespace/jobs",
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,9 @@ type Config struct {
 	// OutputURLHosts is OUTPUT_URL_HOSTS, comma-separated: the only hosts a
 	// job's outputUrl may name (empty: any public host).
 	OutputURLHosts []string
+	// EventsPublishURL is EVENTS_PUBLISH_URL, the AppSync Events API's
+	// HTTP publish endpoint (PublishJobsFn).
+	EventsPublishURL string
 }
 
 // Load reads the environment. defaultOrigins applies when ALLOWED_ORIGINS is
@@ -45,6 +48,8 @@ func Load(defaultOrigins string) (Config, error) {
 		Table:          os.Getenv("JOBS_TABLE"),
 		AllowedOrigins: os.Getenv("ALLOWED_ORIGINS"),
 		QueueURL:       os.Getenv("PIPELINE_QUEUE_URL"),
+
+		EventsPublishURL: os.Getenv("EVENTS_PUBLISH_URL"),
 	}
 	if c.Table == "" {
 		return c, fmt.Errorf("JOBS_TABLE is not set")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
+	"github.com/deepfoundai/jobs-api/internal/appsync"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/lambdaenv"
@@ -58,4 +59,20 @@ func (e Env) Handler(svc *jobs.Service) *apigw.Handler {
 	e.Check("configuration", err)
 	h.Identity = apigw.Identity{Issuer: issuer, ClientIDs: clients, AdminGroup: admin}
 	return h
+}
+
+// StreamPublisher returns the consumer of the jobs table's stream that
+// publishes each change to its owner's Events API channel: the stream image
+// read by the DynamoDB adapter, the event rendered as the API renders a
+// job, published to EVENTS_PUBLISH_URL with the function role's credentials.
+func (e Env) StreamPublisher() *appsync.StreamHandler {
+	client, err := appsync.NewClientFromEnv(e.Config.EventsPublishURL)
+	e.Check("configuration", err)
+	return NewStreamPublisher(client, e.Log)
+}
+
+// NewStreamPublisher wires a stream handler to publisher p (the local
+// server passes its own endpoint's client).
+func NewStreamPublisher(p appsync.Publisher, log *slog.Logger) *appsync.StreamHandler {
+	return &appsync.StreamHandler{Publisher: p, Decode: dynamodb.JobFromStreamImage, Render: apigw.RenderJobEvent, Log: log}
 }
