@@ -179,35 +179,18 @@ func input(args []string, stdin io.Reader) (io.Reader, func(), error) {
 }
 
 func runConfig(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("deploycheck config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	tplPath := fs.String("template", "template.yaml", "the SAM template")
-	cfgPath := fs.String("config", "samconfig.toml", "the SAM CLI config file")
-	env := fs.String("env", "", "the config environment (samconfig.toml section), e.g. prod")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	in, code := loadDeployInputs("config", args, stderr)
+	if in == nil {
+		return code
 	}
-	if *env == "" || fs.NArg() > 0 {
-		fmt.Fprint(stderr, usage)
-		return ExitError
-	}
-	tpl, err := samtemplate.Load(*tplPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "deploycheck:", err)
-		return ExitError
-	}
-	d, err := samconfig.Load(*cfgPath, *env)
-	if err != nil {
-		fmt.Fprintf(stderr, "deploycheck: %s: %v\n", *cfgPath, err)
-		return ExitBlocked
-	}
-	problems := samconfig.Check(tpl, d.Overrides)
+	d := in.deploy
+	problems := samconfig.Check(in.tpl, d.Overrides)
 	if len(problems) == 0 {
 		fmt.Fprintf(stdout, "deploycheck: %s [%s]: %d parameters, each set and within its constraints (stack %s, %s)\n",
-			*cfgPath, *env, len(d.Overrides), d.StackName, d.Region)
+			in.cfgPath, in.env, len(d.Overrides), d.StackName, d.Region)
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "deploycheck: %s [%s]: %d problem(s) to fix before deploying (docs/deploy.md):\n", *cfgPath, *env, len(problems))
+	fmt.Fprintf(stderr, "deploycheck: %s [%s]: %d problem(s) to fix before deploying (docs/deploy.md):\n", in.cfgPath, in.env, len(problems))
 	for _, p := range problems {
 		fmt.Fprintln(stderr, "  - "+p.String())
 	}
@@ -215,28 +198,11 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 }
 
 func runPreflight(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("deploycheck preflight", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	tplPath := fs.String("template", "template.yaml", "the SAM template")
-	cfgPath := fs.String("config", "samconfig.toml", "the SAM CLI config file")
-	env := fs.String("env", "", "the config environment (samconfig.toml section), e.g. prod")
-	if err := fs.Parse(args); err != nil {
-		return ExitError
+	in, code := loadDeployInputs("preflight", args, stderr)
+	if in == nil {
+		return code
 	}
-	if *env == "" || fs.NArg() > 0 {
-		fmt.Fprint(stderr, usage)
-		return ExitError
-	}
-	tpl, err := samtemplate.Load(*tplPath)
-	if err != nil {
-		fmt.Fprintln(stderr, "deploycheck:", err)
-		return ExitError
-	}
-	d, err := samconfig.Load(*cfgPath, *env)
-	if err != nil {
-		fmt.Fprintf(stderr, "deploycheck: %s: %v\n", *cfgPath, err)
-		return ExitBlocked
-	}
+	tpl, d := in.tpl, in.deploy
 	plan, err := preflight.NewPlan(tpl, d.Overrides, d.StackName, d.Region)
 	if err != nil {
 		fmt.Fprintln(stderr, "deploycheck:", err)
@@ -265,4 +231,42 @@ func runPreflight(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "deploycheck: pre-flight OK for stack %s on API %s (%d warning(s))\n", d.StackName, plan.RestAPIID, len(findings))
 	return ExitOK
+}
+
+// deployInputs are what the config and preflight commands both read: the
+// template and one samconfig.toml environment.
+type deployInputs struct {
+	tpl     *samtemplate.Template
+	deploy  *samconfig.Deploy
+	cfgPath string
+	env     string
+}
+
+// loadDeployInputs parses the shared -template/-config/-env flags of the
+// named subcommand and loads both files. On failure it returns nil and the
+// exit code, having written the reason to stderr.
+func loadDeployInputs(name string, args []string, stderr io.Writer) (*deployInputs, int) {
+	fs := flag.NewFlagSet("deploycheck "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tplPath := fs.String("template", "template.yaml", "the SAM template")
+	cfgPath := fs.String("config", "samconfig.toml", "the SAM CLI config file")
+	env := fs.String("env", "", "the config environment (samconfig.toml section), e.g. prod")
+	if err := fs.Parse(args); err != nil {
+		return nil, ExitError
+	}
+	if *env == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, usage)
+		return nil, ExitError
+	}
+	tpl, err := samtemplate.Load(*tplPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "deploycheck:", err)
+		return nil, ExitError
+	}
+	d, err := samconfig.Load(*cfgPath, *env)
+	if err != nil {
+		fmt.Fprintf(stderr, "deploycheck: %s: %v\n", *cfgPath, err)
+		return nil, ExitBlocked
+	}
+	return &deployInputs{tpl: tpl, deploy: d, cfgPath: *cfgPath, env: *env}, ExitOK
 }
