@@ -5,7 +5,11 @@ SHELL := /bin/bash
 
 GO        ?= go
 COVER_MIN ?= 80
-LAMBDAS   := getjob submitjob listjobs canceljob updatejob sweepjobs checkjob publishjobs
+# Each function's logical id in template.yaml, and the cmd/ directory of its main.
+FUNCTIONS := GetJobFn:getjob SubmitJobFn:submitjob ListJobsFn:listjobs CancelJobFn:canceljob \
+             UpdateJobFn:updatejob SweepJobsFn:sweepjobs WorkerCheckFn:checkjob PublishJobsFn:publishjobs
+LAMBDAS   := $(foreach f,$(FUNCTIONS),$(lastword $(subst :, ,$(f))))
+fn_dir     = $(lastword $(subst :, ,$(filter $(1):%,$(FUNCTIONS))))
 # Lambda binaries: provided.al2023 on arm64 wants a static `bootstrap`;
 # lambda.norpc drops the legacy RPC mode the runtime API does not need.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
@@ -50,24 +54,11 @@ build: $(addprefix bin/,$(addsuffix /bootstrap,$(LAMBDAS))) ## build the Lambda 
 bin/%/bootstrap: FORCE
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $@ ./cmd/$*
 
-# SAM's makefile builder calls build-<LogicalId> with ARTIFACTS_DIR set.
-.PHONY: build-GetJobFn build-SubmitJobFn build-ListJobsFn build-CancelJobFn build-UpdateJobFn build-SweepJobsFn build-WorkerCheckFn build-PublishJobsFn
-build-GetJobFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/getjob
-build-SubmitJobFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/submitjob
-build-ListJobsFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/listjobs
-build-CancelJobFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/canceljob
-build-UpdateJobFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/updatejob
-build-SweepJobsFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/sweepjobs
-build-WorkerCheckFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/checkjob
-build-PublishJobsFn:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/publishjobs
+# SAM's makefile builder calls build-<LogicalId> with ARTIFACTS_DIR set; a
+# logical id missing from FUNCTIONS is an error, even under `make -n`.
+build-%:
+	$(if $(call fn_dir,$*),,$(error no function $* in the Makefile's FUNCTIONS))
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/$(call fn_dir,$*)
 
 # Cold start (init + first invoke) and warm memory of GetJobFn vs an empty
 # function under the Lambda Runtime Interface Emulator; bench/coldstart/RESULTS.md.

@@ -10,10 +10,13 @@ package samtemplate_test
 // the checks refuse unknown ones.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -641,16 +644,20 @@ func checkFunctionIAM(t *samtemplate.Template) error {
 	return errors.Join(errs...)
 }
 
-// checkMakefileTargets: SAM's makefile builder runs `make build-<LogicalId>`.
+// checkMakefileTargets: SAM's makefile builder runs `make build-<LogicalId>`
+// with ARTIFACTS_DIR set; each must build a main under cmd/ into
+// $ARTIFACTS_DIR/bootstrap. `make -n` prints the recipe without running it.
 func checkMakefileTargets(t *samtemplate.Template) error {
-	mk, err := os.ReadFile("../../Makefile")
-	if err != nil {
-		return err
-	}
 	var errs []error
 	for _, id := range samtemplate.ResourcesOfType(t, "AWS::Serverless::Function") {
-		if !regexp.MustCompile(`(?m)^build-` + regexp.QuoteMeta(id) + `:`).Match(mk) {
-			errs = append(errs, fmt.Errorf("Makefile has no build-%s target for SAM's makefile builder", id))
+		out, err := exec.Command("make", "-s", "-n", "-C", "../..", "build-"+id, "ARTIFACTS_DIR=/artifacts").CombinedOutput()
+		m := regexp.MustCompile(`go build .* -o /artifacts/bootstrap \./cmd/([a-z0-9]+)\n`).FindSubmatch(out)
+		if err != nil || m == nil {
+			errs = append(errs, fmt.Errorf("Makefile has no build-%s target for SAM's makefile builder: %s", id, bytes.TrimSpace(out)))
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("../../cmd", string(m[1]), "main.go")); err != nil {
+			errs = append(errs, fmt.Errorf("build-%s builds ./cmd/%s, which has no main.go", id, m[1]))
 		}
 	}
 	return errors.Join(errs...)
