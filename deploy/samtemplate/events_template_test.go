@@ -7,6 +7,7 @@ package samtemplate_test
 // wantGrants. Proven by mutations in the same table.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -27,6 +28,10 @@ func init() {
 			fails: "job events", why: "JobEventsNamespace PublishAuthModes"},
 		mutation{name: "another user pool", in: "JobEventsApi", old: `UserPoolId: !Select [1, !Split ["/", !Ref CognitoUserPoolArn]]`, new: `UserPoolId: us-east-1_other`,
 			fails: "job events", why: "JobEventsApi Cognito provider"},
+		mutation{name: "every app client", in: "JobEventsApi", old: "              AppIdClientRegex:", new: "              XAppIdClientRegex:",
+			fails: "job events", why: "JobEventsApi Cognito provider"},
+		mutation{name: "admin group hard-coded", in: "JobEventsNamespace", old: `const ADMIN_GROUP = "${AdminGroup}";`, new: `const ADMIN_GROUP = "admin";`,
+			fails: "job events", why: "take the admin group from AdminGroup"},
 		mutation{name: "no subscribe rule", in: "JobEventsNamespace", old: "export function onSubscribe(ctx)", new: "export function onSubscribeX(ctx)",
 			fails: "job events", why: "no onSubscribe handler"},
 		mutation{name: "namespace renamed", in: "JobEventsNamespace", old: "      Name: jobs\n", new: "      Name: job-events\n",
@@ -75,15 +80,22 @@ func checkJobEvents(t *samtemplate.Template) error {
 		return errors.Join(append(errs, errors.New("JobEventsApi: want an AWS::AppSync::Api"))...)
 	}
 	ec, _ := api.Properties["EventConfig"].(map[string]any)
-	wantProviders := []any{
-		map[string]any{"AuthType": cognito, "CognitoConfig": map[string]any{
-			"UserPoolId": map[string]any{"Fn::Select": []any{1.0, map[string]any{"Fn::Split": []any{"/", map[string]any{"Ref": "CognitoUserPoolArn"}}}}},
-			"AwsRegion":  map[string]any{"Fn::Select": []any{3.0, map[string]any{"Fn::Split": []any{":", map[string]any{"Ref": "CognitoUserPoolArn"}}}}},
-		}},
-		map[string]any{"AuthType": iam},
+	wantCognito := `{"AppIdClientRegex":{"Fn::If":["HasAppClientIds",{"Fn::Sub":["^(${Ids})$",{"Ids":{"Fn::Join":["|",{"Fn::Split":[",",{"Ref":"CognitoAppClientIds"}]}]}}]},{"Ref":"AWS::NoValue"}]},` +
+		`"AwsRegion":{"Fn::Select":[3,{"Fn::Split":[":",{"Ref":"CognitoUserPoolArn"}]}]},"UserPoolId":{"Fn::Select":[1,{"Fn::Split":["/",{"Ref":"CognitoUserPoolArn"}]}]}}`
+	providers, _ := ec["AuthProviders"].([]any)
+	var types []string
+	cognitoOK := false
+	for _, p := range providers {
+		pm, _ := p.(map[string]any)
+		ty, _ := pm["AuthType"].(string)
+		types = append(types, ty)
+		if ty == cognito {
+			b, _ := json.Marshal(pm["CognitoConfig"])
+			cognitoOK = string(b) == wantCognito
+		}
 	}
-	if !reflect.DeepEqual(ec["AuthProviders"], wantProviders) {
-		bad("JobEventsApi Cognito provider: AuthProviders = %s, want the stack's user pool (CognitoUserPoolArn) and IAM, nothing else", samtemplate.Render(ec["AuthProviders"]))
+	if !reflect.DeepEqual(types, []string{cognito, iam}) || !cognitoOK {
+		bad("JobEventsApi Cognito provider: AuthProviders = %s, want the stack's user pool (CognitoUserPoolArn) and app clients (CognitoAppClientIds), and IAM, nothing else", samtemplate.Render(ec["AuthProviders"]))
 	}
 	for prop, want := range map[string][]any{"ConnectionAuthModes": modes(cognito), "DefaultSubscribeAuthModes": modes(cognito), "DefaultPublishAuthModes": modes(iam)} {
 		if !reflect.DeepEqual(ec[prop], want) {
@@ -106,6 +118,12 @@ func checkJobEvents(t *samtemplate.Template) error {
 		bad("JobEventsNamespace SubscribeAuthModes = %s, want Cognito user pools only", samtemplate.Render(np["SubscribeAuthModes"]))
 	}
 	code, _ := np["CodeHandlers"].(string)
+	if sub, ok := np["CodeHandlers"].(map[string]any); ok {
+		code, _ = sub["Fn::Sub"].(string)
+	}
+	if !strings.Contains(code, `const ADMIN_GROUP = "${AdminGroup}";`) || !strings.Contains(code, "claims.token_use !== 'id'") {
+		bad("JobEventsNamespace: the onSubscribe handler must take the admin group from AdminGroup and refuse all but ID tokens, as the functions do")
+	}
 	if !strings.Contains(code, "export function onSubscribe(ctx)") {
 		bad("JobEventsNamespace: no onSubscribe handler: any signed-in user could subscribe to any channel")
 	}

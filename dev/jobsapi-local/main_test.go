@@ -100,7 +100,7 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	args := []string{"serve", "-addr", "127.0.0.1:0", "-dashboard-addr", "127.0.0.1:0",
 		"-template", "../../template.yaml", "-existing-api", "../../dev/existing-api.yaml", "-params", "../../dev/params.json",
-		"-dynamodb-endpoint", "", "-worker-queue-delay", "10ms", "-worker-step", "20ms", "-worker-failure-rate", "0", "-log-level", "warn"}
+		"-dynamodb-endpoint", "", "-events-addr", "127.0.0.1:0", "-sqs-addr", "127.0.0.1:0", "-worker-queue-delay", "10ms", "-worker-step", "20ms", "-worker-failure-rate", "0", "-log-level", "warn"}
 	go func() { done <- run(ctx, args, &stdout, &stderr) }()
 
 	var api, token string

@@ -26,6 +26,7 @@ import (
 	"github.com/deepfoundai/jobs-api/dev/devauth"
 	"github.com/deepfoundai/jobs-api/dev/embeddeddb"
 	"github.com/deepfoundai/jobs-api/dev/localapi"
+	"github.com/deepfoundai/jobs-api/dev/localevents"
 	"github.com/deepfoundai/jobs-api/dev/web"
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
@@ -66,6 +67,19 @@ type Options struct {
 	// APIListener and DashboardListener, when set, are used instead of Addr
 	// and DashboardAddr (tests open them first to know the origins).
 	APIListener, DashboardListener net.Listener
+
+	// EventsAddr is where the AppSync Events API emulation listens
+	// (loopback only; 127.0.0.1:0 if empty); EventsListener, when set, is
+	// used instead.
+	EventsAddr     string
+	EventsListener net.Listener
+	// EventsKeepAlive is the time between "ka" messages (a minute if 0).
+	EventsKeepAlive time.Duration
+	// OnCommit, if set, sees every committed write of a job; OnEventData
+	// every data message the Events API sends (benchmarks time between
+	// them).
+	OnCommit    func(jobID string, version int64, at time.Time)
+	OnEventData func(channel string)
 }
 
 // ClientID is the dev user pool's app client id (the aud of its ID tokens).
@@ -86,6 +100,15 @@ type Server struct {
 	DynamoDB *ddb.Client
 	// Queues are the local SQS and Lambda endpoints a worker uses.
 	Queues Queues
+	// Events is the AppSync Events API emulation: EventsURL its publish
+	// endpoint, RealtimeURL its WebSocket endpoint, EventsHost the host
+	// clients name in their auth objects.
+	Events                            *localevents.Server
+	EventsURL, RealtimeURL, EventsHost string
+
+	eventsListener net.Listener
+	stopStream     context.CancelFunc
+	streamDone     chan struct{}
 
 	log       *slog.Logger
 	servers   []*http.Server
@@ -111,6 +134,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 			}
 			if s.pipeline != nil {
 				_ = s.pipeline.close(context.Background())
+			}
+			if s.stopStream != nil {
+				s.stopStream()
 			}
 			if s.engine != nil {
 				_ = s.engine.Close(context.Background())
@@ -167,6 +193,19 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		}
 	}
 
+	evLn := o.EventsListener
+	if evLn == nil {
+		addr := o.EventsAddr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		if evLn, err = listenLoopback(addr); err != nil {
+			return nil, err
+		}
+	}
+	listeners = append(listeners, evLn)
+	s.eventsListener = evLn
+
 	// Dev Cognito: one pool per user pool ARN the template's parameters name.
 	poolARN, _ := resolver.Parameter("CognitoUserPoolArn")
 	poolID := poolARN[strings.LastIndex(poolARN, "/")+1:]
@@ -205,7 +244,15 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	log.Info("jobs table ready", "table", s.Table, "created", created, "dynamodb", s.Dynamo)
 	s.DynamoDB = client
-	store := dynamodb.New(client, s.Table)
+	// The store writes through the change stream that feeds the Events API.
+	verify := func(token string) (map[string]any, error) {
+		return verifier.Verify(token, devauth.Rules{ProviderARNs: []string{poolARN}})
+	}
+	tappedClient, err := s.startEvents(ctx, tpl, resolver, client, verify, o)
+	if err != nil {
+		return nil, err
+	}
+	store := dynamodb.New(tappedClient, s.Table)
 
 	// The dev server serves the outputs itself, on loopback http.
 	s.Service = &jobs.Service{Store: store, Log: log, Limits: limits(resolver), OutputURLs: jobs.OutputURLs{AllowLoopbackHTTP: true}}
@@ -248,8 +295,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	s.serve(sqsLn, s.pipeline.server)
 
 	s.serve(apiLn, s.apiHandler("/"+poolID+"/.well-known/jwks.json"))
+	s.serve(evLn, s.Events)
 	if dashLn != nil {
-		s.serve(dashLn, web.Handler(web.Config{APIBase: s.APIURL}))
+		s.serve(dashLn, web.Handler(web.Config{APIBase: s.APIURL, RealtimeURL: s.RealtimeURL, EventsHost: s.EventsHost}))
 	}
 	return s, nil
 }
@@ -378,6 +426,16 @@ func (s *Server) Close(ctx context.Context) error {
 		// still up; then the servers, letting requests in flight finish.
 		if s.pipeline != nil {
 			errs = append(errs, s.pipeline.close(ctx))
+		}
+		if s.stopStream != nil {
+			s.stopStream()
+			select {
+			case <-s.streamDone:
+			case <-ctx.Done():
+			}
+		}
+		if s.Events != nil {
+			s.Events.Close()
 		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex

@@ -49,7 +49,7 @@ class APIError extends Error {
 }
 
 async function call(path, init = {}) {
-  const res = await fetch(state.api + path, { ...init, cache: "no-store" });
+  const res = await fetch(state.api + path, init);
   let body = null;
   try {
     body = await res.json();

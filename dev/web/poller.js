@@ -131,7 +131,10 @@ export async function pollJob(url, options = {}) {
 
     let response;
     try {
-      response = await doFetch(url, { method: "GET", headers, signal, cache: "no-store" });
+      // The default cache mode: responses are Cache-Control no-store anyway,
+      // and "no-store" here would make Chromium skip its preflight cache,
+      // doubling every poll into an OPTIONS and a GET.
+      response = await doFetch(url, { method: "GET", headers, signal });
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);
       errors++;

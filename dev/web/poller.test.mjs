@@ -166,3 +166,16 @@ test("backoffMs stays within its bounds", () => {
 test("getToken is required", async () => {
   await assert.rejects(pollJob("u", {}), TypeError);
 });
+
+test("no request option that forces a CORS preflight per poll", async () => {
+  const inits = [];
+  const fetch = async (url, init) => {
+    inits.push(init);
+    return response(200, job("COMPLETED"), { ETag: '"e"' });
+  };
+  await pollJob("u", { getToken: () => "t", fetch, sleep: async () => {} });
+  // cache: "no-store" bypasses Chromium's preflight cache; other modes and
+  // headers beyond Authorization/If-None-Match/Accept would add preflights.
+  assert.equal(inits[0].cache, undefined);
+  assert.deepEqual(Object.keys(inits[0].headers).sort(), ["Accept", "Authorization"]);
+});

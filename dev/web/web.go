@@ -28,6 +28,11 @@ type Config struct {
 	// APIBase is the API's origin (and stage path, if any), e.g.
 	// http://127.0.0.1:3000.
 	APIBase string `json:"apiBase"`
+	// RealtimeURL is the Events API's WebSocket endpoint
+	// (wss://<Dns.Realtime>/event/realtime) and EventsHost the host its
+	// auth objects name (Dns.Http); empty: the page polls.
+	RealtimeURL string `json:"realtimeUrl,omitempty"`
+	EventsHost  string `json:"eventsHost,omitempty"`
 }
 
 // Handler serves the dashboard and its config. GET and HEAD only.
