@@ -103,7 +103,7 @@ type Server struct {
 	// Events is the AppSync Events API emulation: EventsURL its publish
 	// endpoint, RealtimeURL its WebSocket endpoint, EventsHost the host
 	// clients name in their auth objects.
-	Events                            *localevents.Server
+	Events                             *localevents.Server
 	EventsURL, RealtimeURL, EventsHost string
 
 	eventsListener net.Listener
