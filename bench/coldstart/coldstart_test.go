@@ -408,6 +408,7 @@ const benchIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench
 func lambdaEnv(vars map[string]string) []string {
 	env := testenv.LambdaEnv("GetJobFn", memorySizeMB, functionTimeout)
 	env["COGNITO_ISSUER"] = benchIssuer
+	env["ALLOWED_ORIGINS"] = testenv.AllowedOrigins
 	maps.Copy(env, vars)
 	return testenv.EnvList(env)
 }

@@ -657,3 +657,26 @@ func resolveSortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Environment returns function id's Environment.Variables (Globals merged
+// under its own) resolved as CloudFormation would set them in the Lambda
+// sandbox; variables that resolve to AWS::NoValue are left out.
+func (r *Resolver) Environment(id string) (map[string]string, error) {
+	props, err := FunctionProperties(r.tpl, id)
+	if err != nil {
+		return nil, err
+	}
+	envProp, _ := props["Environment"].(map[string]any)
+	vars, err := r.Value(envProp["Variables"])
+	if err != nil {
+		return nil, fmt.Errorf("%s Environment: %w", id, err)
+	}
+	m, _ := vars.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if out[k], err = r.String(v); err != nil {
+			return nil, fmt.Errorf("%s Environment %s: %w", id, k, err)
+		}
+	}
+	return out, nil
+}

@@ -4,10 +4,9 @@
 // the production DynamoDB adapter. It is the local server's default store,
 // so `make run` needs neither Docker nor an AWS account.
 //
-// Three quirks of the engine (v0.8.2) shape this package: its replies carry
-// no X-Amz-Crc32 header, so the SDK's response checksum validation is off
-// for this endpoint only; it reports no table status, so tables are created
-// without waiting for ACTIVE (they are usable at once); and its table
+// Two quirks of the engine (v0.8.2) shape this package: it reports no
+// table status, so tables are created without waiting for ACTIVE (they are
+// usable at once); and its table
 // operations (CreateTable, UpdateTable, DeleteTable, DescribeTable) touch
 // its table map without its lock, which races with item operations, so the
 // Server runs them one at a time and never alongside item operations.
@@ -24,7 +23,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -103,23 +101,10 @@ func (s *Server) Close(ctx context.Context) error {
 	return err
 }
 
-// Client returns an SDK client for the engine.
-func (s *Server) Client() *ddb.Client { return NewClient(s.URL, false) }
-
-// NewClient returns a DynamoDB client for a DynamoDB-compatible endpoint with
-// dummy credentials (local engines accept any). checksums keeps the SDK's
-// X-Amz-Crc32 validation, for engines that send the header (dynalite,
-// DynamoDB Local); the embedded engine does not.
-func NewClient(endpoint string, checksums bool) *ddb.Client {
-	return ddb.New(ddb.Options{
-		Region:                          "us-east-1",
-		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint:                    aws.String(endpoint),
-		DisableValidateResponseChecksum: !checksums,
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 200 * time.Millisecond })
-		}(),
-	})
+// Client returns an SDK client for the engine, with dummy credentials (it
+// accepts any).
+func (s *Server) Client() *ddb.Client {
+	return dynamodb.NewClient(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}, s.URL)
 }
 
 // EnsureTable creates the table unless it exists. With wait, it then polls

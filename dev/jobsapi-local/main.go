@@ -25,7 +25,6 @@ import (
 
 	"github.com/deepfoundai/jobs-api/dev/devauth"
 	"github.com/deepfoundai/jobs-api/dev/localserver"
-	"github.com/deepfoundai/jobs-api/internal/awsenv"
 )
 
 func main() {
@@ -85,7 +84,7 @@ func parseServeFlags(args []string, stderr io.Writer) (localserver.Options, erro
 	fs.StringVar(&o.Existing, "existing-api", "dev/existing-api.yaml", "stand-ins for methods the existing REST API has outside the stack (empty: none)")
 	fs.StringVar(&o.Params, "params", "dev/params.json", "the local deployment: template parameters, existing resource paths")
 	fs.StringVar(&o.AllowedOrigins, "allowed-origins", "", "override the AllowedOrigins parameter (comma-separated origins)")
-	fs.StringVar(&o.DynamoDBEndpoint, "dynamodb-endpoint", ptrOr(awsenv.Endpoint("DYNAMODB"), ""),
+	fs.StringVar(&o.DynamoDBEndpoint, "dynamodb-endpoint", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"),
 		"a DynamoDB-compatible endpoint (dynalite, DynamoDB Local, a region) instead of the embedded engine (default: $AWS_ENDPOINT_URL_DYNAMODB)")
 	fs.BoolVar(&o.Worker, "worker", true, "run the simulated video pipeline (-worker=false: leave the jobs to your own worker)")
 	fs.StringVar(&o.SQSAddr, "sqs-addr", "127.0.0.1:9324", "listen address of the local SQS and Lambda endpoints workers use (loopback only)")
@@ -113,13 +112,6 @@ func parseServeFlags(args []string, stderr io.Writer) (localserver.Options, erro
 	}
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 	return o, nil
-}
-
-func ptrOr(p *string, d string) string {
-	if p == nil {
-		return d
-	}
-	return *p
 }
 
 // banner prints what runs where and a ready-to-paste curl flow.

@@ -9,16 +9,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
 	"github.com/deepfoundai/jobs-api/dev/localsqs"
 	"github.com/deepfoundai/jobs-api/dev/worker"
+	"github.com/deepfoundai/jobs-api/internal/config"
 	"github.com/deepfoundai/jobs-api/internal/invoke"
-	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/lambdamain"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
 	pub "github.com/deepfoundai/jobs-api/worker"
 )
@@ -87,16 +86,6 @@ func readStatusQueue(tpl *samtemplate.Template, r *samtemplate.Resolver) (status
 	return q, nil
 }
 
-// limits reads the limits on unfinished jobs from the template's parameters.
-func limits(r *samtemplate.Resolver) jobs.Limits {
-	sec := func(name string) time.Duration {
-		v, _ := r.Parameter(name)
-		n, _ := strconv.Atoi(v)
-		return time.Duration(n) * time.Second
-	}
-	return jobs.Limits{Queue: sec("QueueTimeoutSeconds"), Heartbeat: sec("HeartbeatTimeoutSeconds"), Run: sec("RunTimeoutSeconds"), Cancel: sec("CancelTimeoutSeconds")}
-}
-
 // pipeline is the local video-pipeline side: the SQS and Lambda endpoints,
 // UpdateJobFn's event source mapping, the sweeper's schedule and, when
 // asked, the simulated worker.
@@ -108,13 +97,10 @@ type pipeline struct {
 	done   sync.WaitGroup
 }
 
-// localCredentials sign the local SDK clients' requests (the local
-// endpoints do not check them).
-var localCredentials = credentials.NewStaticCredentialsProvider("local", "local", "")
-
-// startPipeline serves the queues on ln and starts the consumers. The
-// service's Pipeline becomes the SQS adapter on the local pipeline queue.
-func startPipeline(ctx context.Context, s *Server, tpl *samtemplate.Template, r *samtemplate.Resolver, ln net.Listener, o Options, log *slog.Logger) (*pipeline, error) {
+// startPipeline serves the queues on ln and starts the consumers:
+// UpdateJobFn's and SweepJobsFn's handlers, built from their Env as their
+// mains build them, and the worker.
+func startPipeline(ctx context.Context, s *Server, envs map[string]lambdamain.Env, tpl *samtemplate.Template, r *samtemplate.Resolver, ln net.Listener, o Options, log *slog.Logger) (*pipeline, error) {
 	sq, err := readStatusQueue(tpl, r)
 	if err != nil {
 		return nil, fmt.Errorf("status-events queue: %w", err)
@@ -125,7 +111,7 @@ func startPipeline(ctx context.Context, s *Server, tpl *samtemplate.Template, r 
 		{Name: pipelineQueue},
 		{Name: sq.name, VisibilityTimeout: sq.visibility, DeadLetter: sq.dlq, MaxReceiveCount: sq.maxReceiveCount},
 		{Name: sq.dlq},
-	}, invokedFunctions(s.Service, log))
+	}, invokedFunctions(envs))
 	p.server.Log = log
 	p.server.OnSend = o.OnQueueSend
 	p.server.URL = "http://" + ln.Addr().String()
@@ -133,15 +119,17 @@ func startPipeline(ctx context.Context, s *Server, tpl *samtemplate.Template, r 
 		Endpoint: p.server.URL, Pipeline: p.server.QueueURL(pipelineQueue), StatusEvents: p.server.QueueURL(sq.name),
 		DeadLetter: p.server.QueueURL(sq.dlq), CheckFunction: "WorkerCheckFn",
 	}
-	p.sqs = awssqs.New(awssqs.Options{Region: "us-east-1", Credentials: localCredentials, BaseEndpoint: aws.String(p.server.URL)})
-	s.Service.Pipeline = sqs.New(p.sqs, p.queues.Pipeline)
+	aws := envs[config.SubmitJobFn].Config.AWS
+	p.sqs = sqs.NewClient(aws, p.server.URL)
 
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	p.stop = stop
-	consumer := sqs.NewConsumer(s.Service, log)
+	update := envs[config.UpdateJobFn]
+	consumer := sqs.NewConsumer(update.Service(), update.Log)
 	p.goRun(func() { p.server.EventSource(wctx, sq.name, sq.batchSize, sq.timeout, consumer.Handle) })
 
-	sweep := &invoke.SweepHandler{Service: s.Service, Log: log, Namespace: "JobsApi/local"}
+	sw := envs[config.SweepJobsFn]
+	sweep := &invoke.SweepHandler{Service: sw.Service(), Log: sw.Log, Namespace: sw.Config.MetricsNamespace}
 	every := o.SweepEvery
 	if every <= 0 {
 		every = time.Minute
@@ -166,7 +154,7 @@ func startPipeline(ctx context.Context, s *Server, tpl *samtemplate.Template, r 
 			Queue: p.sqs, QueueURL: p.queues.Pipeline,
 			Client: &pub.Client{
 				SQS: p.sqs, StatusQueueURL: p.queues.StatusEvents,
-				Lambda:        awslambda.New(awslambda.Options{Region: "us-east-1", Credentials: localCredentials, BaseEndpoint: aws.String(p.server.URL)}),
+				Lambda:        awslambda.NewFromConfig(aws, func(o *awslambda.Options) { o.BaseEndpoint = &p.server.URL }),
 				CheckFunction: p.queues.CheckFunction,
 			},
 			OutputURL: func(id string) string { return s.APIURL + "/local/outputs/" + id + ".mp4" },

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -27,10 +26,13 @@ import (
 	"github.com/deepfoundai/jobs-api/dev/embeddeddb"
 	"github.com/deepfoundai/jobs-api/dev/localapi"
 	"github.com/deepfoundai/jobs-api/dev/localevents"
+	"github.com/deepfoundai/jobs-api/dev/localsqs"
 	"github.com/deepfoundai/jobs-api/dev/web"
 	"github.com/deepfoundai/jobs-api/internal/apigw"
+	"github.com/deepfoundai/jobs-api/internal/config"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/lambdamain"
 )
 
 // Options configure the local server (dev/jobsapi-local sets them from flags).
@@ -225,58 +227,8 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		}
 	}
 
-	// DynamoDB: the production adapter on the embedded engine, or on the
-	// endpoint given.
-	client, err := s.dynamoClient(o.DynamoDBEndpoint)
-	if err != nil {
-		return nil, err
-	}
-	tableIn, err := samtemplate.TableInput(tpl, resolver, "JobsTable")
-	if err != nil {
-		return nil, err
-	}
-	s.Table = aws.ToString(tableIn.TableName)
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	created, err := embeddeddb.EnsureTable(tctx, client, tableIn, s.engine == nil)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("jobs table on %s: %w", s.Dynamo, err)
-	}
-	log.Info("jobs table ready", "table", s.Table, "created", created, "dynamodb", s.Dynamo)
-	s.DynamoDB = client
-	// The store writes through the change stream that feeds the Events API.
-	verify := func(token string) (map[string]any, error) {
-		return verifier.Verify(token, devauth.Rules{ProviderARNs: []string{poolARN}})
-	}
-	tappedClient, err := s.startEvents(ctx, tpl, resolver, client, verify, o)
-	if err != nil {
-		return nil, err
-	}
-	store := dynamodb.New(tappedClient, s.Table)
-
-	// The dev server serves the outputs itself, on loopback http.
-	s.Service = &jobs.Service{Store: store, Log: log, Limits: limits(resolver), OutputURLs: jobs.OutputURLs{AllowLoopbackHTTP: true}}
-	if days, ok := resolver.Parameter("JobRetentionDays"); ok {
-		var d int
-		if _, err := fmt.Sscan(days, &d); err == nil && d > 0 {
-			s.Service.Retention = time.Duration(d) * 24 * time.Hour
-		}
-	}
-
-	handler := apigw.NewHandler(s.Service, origins, log)
-	// What the template's COGNITO_ISSUER, COGNITO_APP_CLIENT_IDS and
-	// ADMIN_GROUP say in AWS, for the dev pool.
-	handler.Identity = apigw.Identity{Issuer: s.Issuer, ClientIDs: []string{ClientID}}
-	if g, ok := resolver.Parameter("AdminGroup"); ok {
-		handler.Identity.AdminGroup = g
-	}
-	if s.Gateway, err = localapi.New(localapi.Config{
-		Template: tpl, Existing: existing, Params: params, Functions: functions(handler),
-		Verifier: verifier, ArrayClaims: localapi.ArrayClaimFormat(o.ArrayClaims), Log: log,
-	}); err != nil {
-		return nil, err
-	}
-
+	// The local SQS and Lambda endpoints' listener first: the functions'
+	// configuration names it.
 	sqsLn := o.SQSListener
 	if sqsLn == nil {
 		addr := o.SQSAddr
@@ -288,7 +240,71 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		}
 	}
 	listeners = append(listeners, sqsLn)
-	if s.pipeline, err = startPipeline(ctx, s, tpl, resolver, sqsLn, o, log); err != nil {
+	sqsURL := "http://" + sqsLn.Addr().String()
+
+	// DynamoDB: the embedded engine, or the endpoint given.
+	dynamoURL := o.DynamoDBEndpoint
+	if dynamoURL == "" {
+		if s.engine, err = embeddeddb.Start("127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		dynamoURL = s.engine.URL
+		s.Dynamo = "embedded engine (minidyn) at " + dynamoURL
+	} else {
+		s.Dynamo = dynamoURL
+	}
+	pipelineQueue, _ := resolver.Parameter("PipelineQueueName")
+	configs, err := loadConfigs(resolver, localEnv{
+		dynamoDB: dynamoURL, sqs: sqsURL, pipelineQueue: sqsURL + "/" + localsqs.AccountID + "/" + pipelineQueue,
+		issuer: s.Issuer, clientID: ClientID, cursorKey: newCursorKey(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	local := configs[config.GetJobFn]
+	tableIn, err := samtemplate.TableInput(tpl, resolver, "JobsTable")
+	if err != nil {
+		return nil, err
+	}
+	s.Table = aws.ToString(tableIn.TableName)
+	s.DynamoDB = dynamodb.NewClient(local.AWS, local.DynamoDBEndpoint)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	created, err := embeddeddb.EnsureTable(tctx, s.DynamoDB, tableIn, s.engine == nil)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("jobs table on %s: %w", s.Dynamo, err)
+	}
+	log.Info("jobs table ready", "table", s.Table, "created", created, "dynamodb", s.Dynamo)
+	// The functions' stores write through the change stream that feeds the
+	// Events API.
+	verify := func(token string) (map[string]any, error) {
+		return verifier.Verify(token, devauth.Rules{ProviderARNs: []string{poolARN}})
+	}
+	tappedClient, err := s.startEvents(ctx, tpl, resolver, s.DynamoDB, verify, o)
+	if err != nil {
+		return nil, err
+	}
+	envs := map[string]lambdamain.Env{}
+	for fn, c := range configs {
+		e := lambdamain.New(c, tappedClient, log)
+		// The dev server serves the outputs itself, on loopback http.
+		e.OutputURLs.AllowLoopbackHTTP = true
+		envs[fn] = e
+	}
+	s.Service = envs[config.ListJobsFn].Service()
+
+	handlers := map[string]localapi.Function{}
+	for fn, build := range apiFunctions {
+		handlers[fn] = build(envs[fn])
+	}
+	if s.Gateway, err = localapi.New(localapi.Config{
+		Template: tpl, Existing: existing, Params: params, Functions: handlers,
+		Verifier: verifier, ArrayClaims: localapi.ArrayClaimFormat(o.ArrayClaims), Log: log,
+	}); err != nil {
+		return nil, err
+	}
+
+	if s.pipeline, err = startPipeline(ctx, s, envs, tpl, resolver, sqsLn, o, log); err != nil {
 		return nil, err
 	}
 	s.Queues = s.pipeline.queues
@@ -313,32 +329,6 @@ func listenLoopback(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen address %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed: the dev identity provider signs tokens for anyone who asks", addr)
 	}
 	return net.Listen("tcp", addr)
-}
-
-// dynamoClient returns the SDK client for the store and records what backs
-// it. Without an endpoint (flag or AWS_ENDPOINT_URL_DYNAMODB) it starts the
-// embedded engine.
-func (s *Server) dynamoClient(endpoint string) (*ddb.Client, error) {
-	if endpoint == "" {
-		var err error
-		if s.engine, err = embeddeddb.Start("127.0.0.1:0"); err != nil {
-			return nil, err
-		}
-		s.Dynamo = "embedded engine (minidyn) at " + s.engine.URL
-		return s.engine.Client(), nil
-	}
-	s.Dynamo = endpoint
-	if os.Getenv("AWS_ACCESS_KEY_ID") != "" && (os.Getenv("AWS_REGION") != "" || os.Getenv("AWS_DEFAULT_REGION") != "") {
-		// Real credentials in the environment: the functions' own client.
-		c, err := dynamodb.NewClientFromEnv(dynamodb.ClientOptions{})
-		if err != nil {
-			return nil, err
-		}
-		opts := c.Options()
-		opts.BaseEndpoint = aws.String(endpoint)
-		return ddb.New(opts), nil
-	}
-	return embeddeddb.NewClient(endpoint, true), nil
 }
 
 func (s *Server) serve(ln net.Listener, h http.Handler) {

@@ -91,7 +91,7 @@ func biSetup(t *testing.T) *biFixture {
 	pipeline := &inmem.Pipeline{}
 	svc := &jobs.Service{Store: store, Pipeline: pipeline}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := &biFixture{h: apigw.NewHandler(svc, apigw.DefaultAllowedOrigins, log), base: base, store: store, pipeline: pipeline}
+	f := &biFixture{h: apigw.NewHandler(svc, testenv.AllowedOrigins, log), base: base, store: store, pipeline: pipeline}
 	f.h.Identity = apigw.Identity{Issuer: biIssuer, ClientIDs: []string{biClientID}}
 
 	ctx := context.Background()

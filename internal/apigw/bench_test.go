@@ -15,6 +15,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
 // benchHandler is wired as cmd/getjob and cmd/submitjob wire it, with the
@@ -22,7 +23,7 @@ import (
 func benchHandler(store jobs.Store) *apigw.Handler {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	svc := &jobs.Service{Store: store, Pipeline: benchPipeline{}, Log: log}
-	return apigw.NewHandler(svc, apigw.DefaultAllowedOrigins, log)
+	return apigw.NewHandler(svc, testenv.AllowedOrigins, log)
 }
 
 type benchPipeline struct{}

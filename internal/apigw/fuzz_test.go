@@ -140,7 +140,7 @@ func FuzzDecodeSubmit(f *testing.F) {
 		f.Add(s.contentType, []byte(s.body), s.b64)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := apigw.NewHandler(&jobs.Service{Store: fzStore{}, Pipeline: fzPipeline{}, Log: log}, apigw.DefaultAllowedOrigins, log)
+	h := apigw.NewHandler(&jobs.Service{Store: fzStore{}, Pipeline: fzPipeline{}, Log: log}, testenv.AllowedOrigins, log)
 	f.Fuzz(func(t *testing.T, contentType string, body []byte, b64 bool) {
 		req := events.APIGatewayProxyRequest{
 			HTTPMethod:        http.MethodPost,

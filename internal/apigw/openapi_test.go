@@ -213,7 +213,7 @@ func oaHandlers(t *testing.T) (ok, unavailable, broken, noPipeline *apigw.Handle
 	log := slog.New(slog.DiscardHandler)
 	mk := func(s jobs.Store, p jobs.Pipeline) *apigw.Handler {
 		svc := &jobs.Service{Store: s, Pipeline: p, Now: func() time.Time { return oaNow }, Log: log}
-		return apigw.NewHandler(svc, apigw.DefaultAllowedOrigins, log)
+		return apigw.NewHandler(svc, testenv.AllowedOrigins, log)
 	}
 	down := &inmem.Pipeline{Fail: func(jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }}
 	return mk(store, &inmem.Pipeline{}),

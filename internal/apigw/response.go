@@ -50,9 +50,6 @@ type CORS struct {
 	allowed map[string]bool
 }
 
-// DefaultAllowedOrigins are the dashboards of the prod stage.
-const DefaultAllowedOrigins = "https://admin.deepfoundai.com,https://video.deepfoundai.com"
-
 // ExposedHeaders are the response headers browser code may read.
 const ExposedHeaders = "ETag, Idempotent-Replayed, Location, Retry-After"
 

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/deepfoundai/jobs-api/internal/awsenv"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
 
@@ -128,16 +127,3 @@ func (c *Client) Publish(ctx context.Context, channel string, events []string) e
 
 // String names the client in logs.
 func (c *Client) String() string { return fmt.Sprintf("appsync events %s", c.URL) }
-
-// NewClientFromEnv returns a client for the publish endpoint url with the
-// function role's credentials and region (awsenv), on the SDK's HTTP client.
-func NewClientFromEnv(url string) (*Client, error) {
-	if url == "" {
-		return nil, fmt.Errorf("EVENTS_PUBLISH_URL is not set")
-	}
-	env, err := awsenv.Load()
-	if err != nil {
-		return nil, err
-	}
-	return NewClient(url, env.Region, env.Credentials, env.HTTPClient), nil
-}

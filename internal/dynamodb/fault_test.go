@@ -1,8 +1,9 @@
 package dynamodb_test
 
 // Faults between the functions and DynamoDB, injected into the production
-// client (dynamodb.NewClientFromEnv, so the SDK's standard retryer with the
-// deployed settings does the retrying) in front of real dynalite: throttling,
+// client (the functions' AWS settings from config.Load and
+// dynamodb.NewClient, so the SDK's standard retryer with the deployed
+// settings does the retrying) in front of real dynalite: throttling,
 // an exhausted retry quota, an endpoint that never answers, a closed port,
 // and a pipeline that fails after the write. Every one must end as a 503 with
 // Retry-After before the function's own deadline, and leave the table with
@@ -32,6 +33,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
+	"github.com/deepfoundai/jobs-api/internal/config"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
@@ -43,16 +45,13 @@ import (
 // AWS_ENDPOINT_URL_DYNAMODB.
 func ftClient(t *testing.T, endpoint string) *ddb.Client {
 	t.Helper()
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-	c, err := dynamodb.NewClientFromEnv(dynamodb.ClientOptions{})
+	env := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "JOBS_TABLE": "Jobs"}
+	c, err := config.Load(config.UpdateJobFn, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
-		t.Fatalf("NewClientFromEnv: %v", err)
+		t.Fatalf("config.Load: %v", err)
 	}
-	return c
+	return dynamodb.NewClient(c.AWS, c.DynamoDBEndpoint)
 }
 
 // ftFaults injects errors into every attempt the SDK makes, after its retry
@@ -132,7 +131,7 @@ func newFTEnv(t *testing.T, endpoint string) *ftEnv {
 	e := &ftEnv{client: ftClient(t, endpoint), raw: raw, table: table, faults: &ftFaults{}, pipeline: &inmem.Pipeline{}}
 	e.store = dynamodb.New(ftAPI{API: e.client, faults: e.faults}, table)
 	svc := &jobs.Service{Store: e.store, Pipeline: e.pipeline, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	e.h = apigw.NewHandler(svc, apigw.DefaultAllowedOrigins, svc.Log)
+	e.h = apigw.NewHandler(svc, testenv.AllowedOrigins, svc.Log)
 	return e
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/deepfoundai/jobs-api/internal/awsenv"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/worker"
 )
@@ -43,20 +42,15 @@ func New(client API, queueURL string) *Pipeline {
 	return &Pipeline{client: client, queueURL: queueURL}
 }
 
-// NewClientFromEnv builds an SQS client from the Lambda environment (see
-// awsenv.Load), honouring AWS_ENDPOINT_URL_SQS.
-func NewClientFromEnv() (*awssqs.Client, error) {
-	env, err := awsenv.Load()
-	if err != nil {
-		return nil, err
-	}
-	return awssqs.New(awssqs.Options{
-		Region:       env.Region,
-		Credentials:  env.Credentials,
-		HTTPClient:   env.HTTPClient,
-		Retryer:      env.Retryer(),
-		BaseEndpoint: awsenv.Endpoint("SQS"),
-	}), nil
+// NewClient is the one way this repository builds an SQS client: from the
+// process's AWS settings (config.Config.AWS in the functions), on endpoint
+// when it is not "" (the SDK's AWS_ENDPOINT_URL_SQS override).
+func NewClient(cfg aws.Config, endpoint string) *awssqs.Client {
+	return awssqs.NewFromConfig(cfg, func(o *awssqs.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
 }
 
 // Handoff is the body the pipeline receives for j: its ID, owner, deadline

@@ -38,7 +38,7 @@ func newAPI(t *testing.T) api {
 	store := dynamodb.New(client, table)
 	log := slog.New(slog.DiscardHandler)
 	svc := &jobs.Service{Store: store, Index: store, Pipeline: &jobstest.Pipeline{}, Log: log, CursorKey: []byte("0123456789abcdef0123456789abcdef-test")}
-	return api{h: apigw.NewHandler(svc, apigw.DefaultAllowedOrigins, log), consumer: sqs.NewConsumer(svc, log), store: store}
+	return api{h: apigw.NewHandler(svc, testenv.AllowedOrigins, log), consumer: sqs.NewConsumer(svc, log), store: store}
 }
 
 type call struct {

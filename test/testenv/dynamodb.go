@@ -139,14 +139,12 @@ func StartDynalite() (stop func(), endpoint string, err error) {
 	return nil, "", lastErr
 }
 
-// Client returns an SDK client for endpoint, with dummy credentials.
-func Client(endpoint string) *ddb.Client {
-	return ddb.New(ddb.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
-	})
-}
+// AWSConfig are the AWS settings of clients for local endpoints: a region
+// and dummy credentials (local engines accept any).
+var AWSConfig = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+
+// Client returns an SDK client for endpoint, with AWSConfig.
+func Client(endpoint string) *ddb.Client { return dynamodb.NewClient(AWSConfig, endpoint) }
 
 // JobsTableInput is the jobs table exactly as template.yaml defines it (the
 // JobsTable resource, read by samtemplate.TableInput with the parameters of
