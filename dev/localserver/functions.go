@@ -13,6 +13,7 @@ import (
 	"github.com/deepfoundai/jobs-api/dev/localsqs"
 	"github.com/deepfoundai/jobs-api/internal/config"
 	"github.com/deepfoundai/jobs-api/internal/invoke"
+	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/lambdamain"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
 )
@@ -24,14 +25,17 @@ import (
 // here (the server refuses to start if the template wires a method to a
 // function missing from this map).
 var apiFunctions = map[string]func(lambdamain.Env) localapi.Function{
-	config.GetJobFn: func(e lambdamain.Env) localapi.Function { return e.Handler(e.Service()).GetJob },
-	config.SubmitJobFn: func(e lambdamain.Env) localapi.Function {
-		svc := e.Service()
-		svc.Pipeline = sqs.New(sqs.NewClient(e.Config.AWS, e.Config.SQSEndpoint), e.Config.QueueURL)
-		return e.Handler(svc).SubmitJob
-	},
+	config.GetJobFn:    func(e lambdamain.Env) localapi.Function { return e.Handler(e.Service()).GetJob },
+	config.SubmitJobFn: func(e lambdamain.Env) localapi.Function { return e.Handler(submitService(e)).SubmitJob },
 	config.ListJobsFn:  func(e lambdamain.Env) localapi.Function { return e.Handler(e.Service()).ListJobs },
 	config.CancelJobFn: func(e lambdamain.Env) localapi.Function { return e.Handler(e.Service()).CancelJob },
+}
+
+// submitService is SubmitJobFn's service, with the pipeline's queue.
+func submitService(e lambdamain.Env) *jobs.Service {
+	svc := e.Service()
+	svc.Pipeline = sqs.New(sqs.NewClient(e.Config.AWS, e.Config.SQSEndpoint), e.Config.QueueURL)
+	return svc
 }
 
 // invokedFunctions maps the functions of template.yaml that workers invoke

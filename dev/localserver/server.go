@@ -96,8 +96,10 @@ type Server struct {
 	Dynamo       string // what backs the store, for the banner
 	Pool         *devauth.Pool
 	Gateway      *localapi.Gateway
-	Service      *jobs.Service
-	Origins      apigw.CORS
+	// Service is SubmitJobFn's service, for tests and examples that drive
+	// the service directly.
+	Service *jobs.Service
+	Origins apigw.CORS
 	// DynamoDB is the store's SDK client (benchmarks compare raw calls).
 	DynamoDB *ddb.Client
 	// Queues are the local SQS and Lambda endpoints a worker uses.
@@ -291,7 +293,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		e.OutputURLs.AllowLoopbackHTTP = true
 		envs[fn] = e
 	}
-	s.Service = envs[config.ListJobsFn].Service()
+	s.Service = submitService(envs[config.SubmitJobFn])
 
 	handlers := map[string]localapi.Function{}
 	for fn, build := range apiFunctions {
