@@ -15,15 +15,14 @@ import (
 // with the job, cancelRequested true, Location and Retry-After while a PROCESSING job
 // waits for the pipeline to stop; 409 for a COMPLETED or FAILED job; 404 for
 // unknown, expired and other people's jobs.
-func (h *Handler) CancelJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
-	defer h.recover(ctx, &req, &resp)
-	caller, err := h.Identity.Caller(&req)
-	if err != nil {
-		return h.fail(ctx, &req, err), nil
-	}
+func (h *Handler) CancelJob(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return h.serve(ctx, req, h.cancelJob)
+}
+
+func (h *Handler) cancelJob(ctx context.Context, req *events.APIGatewayProxyRequest, caller jobs.Caller) (events.APIGatewayProxyResponse, error) {
 	j, err := h.Service.Cancel(ctx, caller, req.PathParameters["id"])
 	if err != nil {
-		return h.fail(ctx, &req, err), nil
+		return events.APIGatewayProxyResponse{}, err
 	}
 	status, extra := http.StatusOK, map[string]string(nil)
 	if j.Status != jobs.Cancelled {
@@ -31,5 +30,5 @@ func (h *Handler) CancelJob(ctx context.Context, req events.APIGatewayProxyReque
 	}
 	h.Log.InfoContext(ctx, "job cancel", "requestId", req.RequestContext.RequestID, "jobId", j.ID,
 		"status", j.Status, "cancelRequested", j.CancelRequested, "by", caller.Subject)
-	return h.respondJob(&req, status, j, caller, extra), nil
+	return h.respondJob(req, status, j, caller, extra), nil
 }

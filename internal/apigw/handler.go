@@ -5,11 +5,13 @@
 package apigw
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -27,7 +29,17 @@ type Handler struct {
 	Polling Polling
 	// Identity is what the stage trusts about callers.
 	Identity Identity
+	// Reserve is how long before the invocation's deadline each request
+	// stops waiting on its dependencies (DefaultReserve if 0), whatever
+	// their own timeouts: a slow table or queue then ends as the documented
+	// 503 with CORS headers, never the function timing out, which API
+	// Gateway answers with a 502 a browser cannot read.
+	Reserve time.Duration
 }
+
+// DefaultReserve is Handler.Reserve's default: the time to end the work
+// begun (the submit's FAILED mark gets the first half) and answer.
+const DefaultReserve = time.Second
 
 // NewHandler returns a Handler with a policy for the given allowed origins.
 func NewHandler(svc *jobs.Service, allowedOrigins string, log *slog.Logger) *Handler {
@@ -110,43 +122,61 @@ func JobView(j jobs.Job, caller jobs.Caller) JobResponse {
 	return r
 }
 
+// route is one route's work after the prologue; its error becomes the
+// error response.
+type route func(ctx context.Context, req *events.APIGatewayProxyRequest, caller jobs.Caller) (events.APIGatewayProxyResponse, error)
+
+// serve is every route's prologue: the deadline budget (jobs.WithReserve),
+// the panic guard and the caller's identity, then r.
+func (h *Handler) serve(ctx context.Context, req events.APIGatewayProxyRequest, r route) (resp events.APIGatewayProxyResponse, _ error) {
+	ctx, cancel := jobs.WithReserve(ctx, cmp.Or(h.Reserve, DefaultReserve))
+	defer cancel()
+	defer h.recover(ctx, &req, &resp)
+	caller, err := h.Identity.Caller(&req)
+	if err == nil {
+		resp, err = r(ctx, &req, caller)
+	}
+	if err != nil {
+		return h.fail(ctx, &req, err), nil
+	}
+	return resp, nil
+}
+
 // GetJob serves GET /v1/jobs/{id}, with the polling contract: an ETag,
 // 304 for a matching If-None-Match, and Retry-After until the job finishes.
 // Authorization comes first, so a 304 never confirms someone else's job.
-func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
-	defer h.recover(ctx, &req, &resp)
-	caller, err := h.Identity.Caller(&req)
-	if err != nil {
-		return h.fail(ctx, &req, err), nil
-	}
+func (h *Handler) GetJob(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return h.serve(ctx, req, h.getJob)
+}
+
+func (h *Handler) getJob(ctx context.Context, req *events.APIGatewayProxyRequest, caller jobs.Caller) (events.APIGatewayProxyResponse, error) {
 	j, err := h.Service.Get(ctx, caller, req.PathParameters["id"])
 	if err != nil {
-		return h.fail(ctx, &req, err), nil
+		return events.APIGatewayProxyResponse{}, err
 	}
-	return h.respondJob(&req, http.StatusOK, j, caller, nil), nil
+	return h.respondJob(req, http.StatusOK, j, caller, nil), nil
 }
 
 // SubmitJob serves POST /v1/jobs: 202 with Location, ETag and Retry-After.
-func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
-	defer h.recover(ctx, &req, &resp)
-	caller, err := h.Identity.Caller(&req)
-	if err != nil {
-		return h.fail(ctx, &req, err), nil
+func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return h.serve(ctx, req, h.submitJob)
+}
+
+func (h *Handler) submitJob(ctx context.Context, req *events.APIGatewayProxyRequest, caller jobs.Caller) (events.APIGatewayProxyResponse, error) {
+	spec, err := DecodeSubmit(req)
+	var key string
+	if err == nil {
+		key, err = idempotencyKey(req)
 	}
-	spec, err := DecodeSubmit(&req)
-	if err != nil {
-		return h.fail(ctx, &req, err), nil
+	if err == nil {
+		spec.CancelAfter, err = cancelAfter(req)
 	}
-	key, err := idempotencyKey(&req)
-	if err != nil {
-		return h.fail(ctx, &req, err), nil
+	var res jobs.SubmitResult
+	if err == nil {
+		res, err = h.Service.Submit(ctx, caller, spec, key)
 	}
-	if spec.CancelAfter, err = cancelAfter(&req); err != nil {
-		return h.fail(ctx, &req, err), nil
-	}
-	res, err := h.Service.Submit(ctx, caller, spec, key)
 	if err != nil {
-		return h.fail(ctx, &req, err), nil
+		return events.APIGatewayProxyResponse{}, err
 	}
 	extra := map[string]string{"Location": "/v1/jobs/" + res.Job.ID}
 	if res.Replayed {
@@ -155,7 +185,7 @@ func (h *Handler) SubmitJob(ctx context.Context, req events.APIGatewayProxyReque
 	h.Log.InfoContext(ctx, "job submitted", "requestId", req.RequestContext.RequestID, "jobId", res.Job.ID, "replayed", res.Replayed)
 	// The 202 carries the same polling advice (ETag, Retry-After) as a GET,
 	// so a client can wait before its first poll.
-	return h.respondJob(&req, http.StatusAccepted, res.Job, caller, extra), nil
+	return h.respondJob(req, http.StatusAccepted, res.Job, caller, extra), nil
 }
 
 // fail logs err (with its internal cause) and renders it.

@@ -34,49 +34,45 @@ const maxIDsParam = jobs.MaxBatchIDs * (jobs.MaxIDLength + 1)
 // see, in the order asked; unknown, foreign and expired ids are simply
 // absent; with an ETag (304 for a matching If-None-Match) and, while any of
 // them is unfinished, Retry-After. Admins see each job's ownerId.
-func (h *Handler) ListJobs(ctx context.Context, req events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
-	defer h.recover(ctx, &req, &resp)
-	caller, err := h.Identity.Caller(&req)
+func (h *Handler) ListJobs(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return h.serve(ctx, req, h.listJobs)
+}
+
+func (h *Handler) listJobs(ctx context.Context, req *events.APIGatewayProxyRequest, caller jobs.Caller) (events.APIGatewayProxyResponse, error) {
+	params, err := queryParams(req)
 	if err != nil {
-		return h.fail(ctx, &req, err), nil
-	}
-	params, err := queryParams(&req)
-	if err != nil {
-		return h.fail(ctx, &req, err), nil
+		return events.APIGatewayProxyResponse{}, err
 	}
 	var (
 		found []jobs.Job
 		next  string
 	)
 	ids, batch := params["ids"]
-	if batch {
-		if len(params) > 1 {
-			return h.fail(ctx, &req, jobs.Errorf(jobs.EINVALID, "ids: cannot be combined with other parameters")), nil
-		}
-		list, err := splitIDs(ids)
-		if err == nil {
+	switch {
+	case batch && len(params) > 1:
+		err = jobs.Errorf(jobs.EINVALID, "ids: cannot be combined with other parameters")
+	case batch:
+		var list []string
+		if list, err = splitIDs(ids); err == nil {
 			found, err = h.Service.BatchGet(ctx, caller, list)
 		}
-		if err != nil {
-			return h.fail(ctx, &req, err), nil
-		}
-	} else {
-		lr, err := listRequest(params)
-		if err == nil {
+	default:
+		var lr jobs.ListRequest
+		if lr, err = listRequest(params); err == nil {
 			var page jobs.Page
 			page, err = h.Service.List(ctx, caller, lr)
 			found, next = page.Jobs, page.NextCursor
 		}
-		if err != nil {
-			return h.fail(ctx, &req, err), nil
-		}
+	}
+	if err != nil {
+		return events.APIGatewayProxyResponse{}, err
 	}
 	body := JobList{Jobs: make([]JobResponse, len(found)), NextCursor: next}
 	for i, j := range found {
 		body.Jobs[i] = JobView(j, caller)
 	}
 	if !batch {
-		return h.CORS.respond(&req, http.StatusOK, body, nil), nil
+		return h.CORS.respond(req, http.StatusOK, body, nil), nil
 	}
 	// The batch form is what a dashboard polls: the same contract as a
 	// job's GET (ETag, 304, Retry-After while anything in it may change).
@@ -84,10 +80,10 @@ func (h *Handler) ListJobs(ctx context.Context, req events.APIGatewayProxyReques
 	if ra, ok := h.Polling.BatchRetryAfter(found); ok {
 		hdr["Retry-After"] = ra
 	}
-	if NotModified(headerValues(&req, "If-None-Match"), hdr["ETag"]) {
-		return h.CORS.respond(&req, http.StatusNotModified, nil, hdr), nil
+	if NotModified(headerValues(req, "If-None-Match"), hdr["ETag"]) {
+		return h.CORS.respond(req, http.StatusNotModified, nil, hdr), nil
 	}
-	return h.CORS.respond(&req, http.StatusOK, body, hdr), nil
+	return h.CORS.respond(req, http.StatusOK, body, hdr), nil
 }
 
 // queryParams merges queryStringParameters and multiValueQueryStringParameters

@@ -21,9 +21,6 @@ import (
 // (AppSync Events: 1 to 5).
 const MaxEventsPerPublish = 5
 
-// DefaultTimeout bounds one publish request.
-const DefaultTimeout = 3 * time.Second
-
 // HTTPDoer sends HTTP requests; *http.Client and the SDK's buildable
 // client satisfy it.
 type HTTPDoer interface {
@@ -39,7 +36,7 @@ type Client struct {
 	Region      string
 	Credentials aws.CredentialsProvider
 	HTTP        HTTPDoer
-	// Timeout bounds each request (DefaultTimeout if 0).
+	// Timeout bounds each request (jobs.DefaultCallTimeout if 0).
 	Timeout time.Duration
 	signer  *v4.Signer
 }
@@ -79,11 +76,7 @@ func (c *Client) Publish(ctx context.Context, channel string, events []string) e
 	if err != nil {
 		return jobs.Wrap(jobs.EINTERNAL, err, "publish: encode")
 	}
-	d := c.Timeout
-	if d <= 0 {
-		d = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
+	ctx, cancel := context.WithTimeout(ctx, jobs.CallTimeout(c.Timeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {

@@ -168,7 +168,7 @@ func ftFunctionDeadline(t *testing.T, store *dynamodb.Store) (context.Context, c
 	t.Helper()
 	d := store.Timeout
 	if d <= 0 {
-		d = dynamodb.DefaultCallTimeout
+		d = jobs.DefaultCallTimeout
 	}
 	return context.WithTimeout(context.Background(), 5*d)
 }

@@ -26,16 +26,12 @@ type API interface {
 	BatchGetItem(ctx context.Context, in *ddb.BatchGetItemInput, optFns ...func(*ddb.Options)) (*ddb.BatchGetItemOutput, error)
 }
 
-// DefaultCallTimeout bounds each DynamoDB call, retries included. It is well
-// under the functions' timeout, which is under API Gateway's 29 s, so a slow
-// table becomes a clean 503 rather than a gateway timeout.
-const DefaultCallTimeout = 3 * time.Second
-
 // Store is a jobs.Store on one DynamoDB table.
 type Store struct {
 	client API
 	table  string
-	// Timeout bounds each call (DefaultCallTimeout if zero).
+	// Timeout bounds each call, retries included (jobs.DefaultCallTimeout
+	// if zero; DYNAMODB_TIMEOUT_MS in the functions).
 	Timeout time.Duration
 	// OnCapacity, if set, receives the capacity units each call consumed
 	// (the store then asks DynamoDB to return them). For benchmarks and
@@ -51,11 +47,7 @@ func New(client API, table string) *Store {
 }
 
 func (s *Store) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := s.Timeout
-	if d <= 0 {
-		d = DefaultCallTimeout
-	}
-	return context.WithTimeout(ctx, d)
+	return context.WithTimeout(ctx, jobs.CallTimeout(s.Timeout))
 }
 
 func (s *Store) capacity() types.ReturnConsumedCapacity {

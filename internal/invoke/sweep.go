@@ -1,6 +1,7 @@
 package invoke
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -59,15 +60,8 @@ type SweepSummary struct {
 // list jobs at all; errors on single jobs are counted and logged, and the
 // next run retries them.
 func (h *SweepHandler) Handle(ctx context.Context, _ json.RawMessage) (SweepSummary, error) {
-	if deadline, ok := ctx.Deadline(); ok {
-		reserve := h.Reserve
-		if reserve <= 0 {
-			reserve = DefaultReserve
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
-		defer cancel()
-	}
+	ctx, cancel := jobs.WithReserve(ctx, cmp.Or(h.Reserve, DefaultReserve))
+	defer cancel()
 	opts := h.Options
 	opts.OnChange = func(j jobs.Job, r jobs.Reason) {
 		attrs := []any{"jobId", j.ID, "reason", r, "status", j.Status, "createdAt", jobs.FormatTime(j.CreatedAt)}

@@ -238,9 +238,9 @@ func (s *Service) enqueue(ctx context.Context, j Job) error {
 		Error:  &JobError{Code: EnqueueFailedCode, Message: "The job could not be handed to the video pipeline. Submit it again."},
 	})
 	if ferr == nil {
-		// The write below uses its own context so that a caller deadline that
-		// cut the hand-off short does not also leave the job QUEUED.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		// The write below goes on when the caller's deadline cut the hand-off
+		// short, so that the job is not left QUEUED, within the invocation.
+		wctx, cancel := Detached(ctx, DefaultCallTimeout)
 		defer cancel()
 		ferr = s.Store.Update(wctx, failed)
 	}

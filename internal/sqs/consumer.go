@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,15 +73,8 @@ func NewConsumer(svc Advancer, log *slog.Logger) *Consumer {
 // Handle processes one batch. It never returns an error: that would make SQS
 // retry the whole batch, successes included.
 func (c *Consumer) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
-	if deadline, ok := ctx.Deadline(); ok {
-		reserve := c.Reserve
-		if reserve <= 0 {
-			reserve = DefaultReserve
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
-		defer cancel()
-	}
+	ctx, cancel := jobs.WithReserve(ctx, cmp.Or(c.Reserve, DefaultReserve))
+	defer cancel()
 	var (
 		mu       sync.Mutex
 		failures []events.SQSBatchItemFailure

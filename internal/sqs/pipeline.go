@@ -25,9 +25,6 @@ type API interface {
 	SendMessage(ctx context.Context, in *awssqs.SendMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.SendMessageOutput, error)
 }
 
-// DefaultTimeout bounds one hand-off, retries included.
-const DefaultTimeout = 3 * time.Second
-
 // Pipeline is a jobs.Pipeline on one queue.
 type Pipeline struct {
 	client   API
@@ -75,11 +72,7 @@ func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return jobs.Wrap(jobs.EINTERNAL, err, "encode pipeline message")
 	}
-	d := p.Timeout
-	if d <= 0 {
-		d = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
+	ctx, cancel := context.WithTimeout(ctx, jobs.CallTimeout(p.Timeout))
 	defer cancel()
 	in := &awssqs.SendMessageInput{
 		QueueUrl:    aws.String(p.queueURL),

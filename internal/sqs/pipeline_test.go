@@ -140,8 +140,8 @@ func TestEnqueueDeadline(t *testing.T) {
 		timeout time.Duration
 		want    time.Duration
 	}{
-		{"default", 0, sqs.DefaultTimeout},
-		{"negative means default", -time.Second, sqs.DefaultTimeout},
+		{"default", 0, jobs.DefaultCallTimeout},
+		{"negative means default", -time.Second, jobs.DefaultCallTimeout},
 		{"custom", 750 * time.Millisecond, 750 * time.Millisecond},
 	}
 	for _, tt := range tests {
