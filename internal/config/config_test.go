@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -46,19 +47,22 @@ func TestLoad(t *testing.T) {
 		{name: "everything an API function reads", function: config.CancelJobFn, env: map[string]string{
 			"JOBS_TABLE": "Jobs-prod", "ALLOWED_ORIGINS": "https://a.example.com,https://b.example.com", "COGNITO_ISSUER": "http://127.0.0.1:3000/pool",
 			"COGNITO_APP_CLIENT_IDS": " a, b ,", "ADMIN_GROUP": "ops", "DYNAMODB_TIMEOUT_MS": "1500", "JOB_RETENTION_DAYS": "7",
-			"RETRY_AFTER_QUEUED_SECONDS": "3", "RETRY_AFTER_PROCESSING_SECONDS": "10", "OUTPUT_URL_HOSTS": "cdn.example.com, d1.cloudfront.net,",
+			"RETRY_AFTER_QUEUED_SECONDS": "3", "RETRY_AFTER_PROCESSING_SECONDS": "10",
 			"LOG_LEVEL": "debug",
 		}, check: func(c config.Config) bool {
 			return c.CallTimeout == 1500*time.Millisecond && c.Retention == 7*24*time.Hour && slices.Equal(c.AppClientIDs, []string{"a", "b"}) &&
-				c.AdminGroup == "ops" && c.RetryAfterQueued == 3*time.Second && c.RetryAfterProcessing == 10*time.Second &&
-				slices.Equal(c.OutputURLHosts, []string{"cdn.example.com", "d1.cloudfront.net"}) && c.LogLevel == "debug"
+				c.AdminGroup == "ops" && c.RetryAfterQueued == 3*time.Second && c.RetryAfterProcessing == 10*time.Second && c.LogLevel == "debug"
 		}},
 		{name: "limits", function: config.SweepJobsFn, env: map[string]string{"JOBS_TABLE": "J", "JOB_QUEUE_TIMEOUT_SECONDS": "3600",
 			"JOB_HEARTBEAT_TIMEOUT_SECONDS": "600", "JOB_RUN_TIMEOUT_SECONDS": "7200", "JOB_CANCEL_TIMEOUT_SECONDS": "300", "METRICS_NAMESPACE": "JobsApi/prod"},
 			check: func(c config.Config) bool {
 				return c.MetricsNamespace == "JobsApi/prod" && c.Limits == jobs.Limits{Queue: time.Hour, Heartbeat: 10 * time.Minute, Run: 2 * time.Hour, Cancel: 5 * time.Minute}
 			}},
-		{name: "a worker-facing function needs no origins or issuer", function: config.UpdateJobFn, env: map[string]string{"JOBS_TABLE": "J"}},
+		{name: "a worker-facing function needs no origins or issuer", function: config.UpdateJobFn,
+			env: map[string]string{"JOBS_TABLE": "J", "OUTPUT_URL_HOSTS": "cdn.example.com, d1.cloudfront.net,"},
+			check: func(c config.Config) bool {
+				return slices.Equal(c.OutputURLHosts, []string{"cdn.example.com", "d1.cloudfront.net"})
+			}},
 		{name: "the publisher needs no table", function: config.PublishJobsFn, env: map[string]string{"EVENTS_PUBLISH_URL": "https://x.example.com/event"},
 			check: func(c config.Config) bool {
 				return c.EventsPublishURL == "https://x.example.com/event" && c.Table == ""
@@ -229,6 +233,39 @@ func TestNewLogger(t *testing.T) {
 		got := []bool{l.Enabled(ctx, slog.LevelDebug), l.Enabled(ctx, slog.LevelInfo), l.Enabled(ctx, slog.LevelWarn)}
 		if want := []bool{tt.debug, tt.info, tt.warning}; !slices.Equal(got, want) {
 			t.Errorf("level %q: debug/info/warn enabled = %v, want %v", tt.level, got, want)
+		}
+	}
+}
+
+// TestREADMETable holds README's configuration table to Vars: every
+// variable the template may set has a row, marked required when it is.
+func TestREADMETable(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "### Configuration and operations\n")
+	var rows []string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			if len(rows) > 0 {
+				break
+			}
+			continue
+		}
+		rows = append(rows, line)
+	}
+	for _, v := range config.Vars {
+		if v.Runtime {
+			continue
+		}
+		i := slices.IndexFunc(rows, func(r string) bool { return strings.Contains(r, "`"+v.Name+"`") })
+		switch {
+		case i < 0:
+			t.Errorf("README's configuration table has no row for %s", v.Name)
+		case v.Required != strings.Contains(rows[i], "required"):
+			t.Errorf("README's row for %s says required: %v, want %v", v.Name, !v.Required, v.Required)
 		}
 	}
 }
