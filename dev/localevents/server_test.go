@@ -59,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	hs.Config.Handler = e.srv
 	hs.Start()
 	t.Cleanup(func() { e.srv.Close(); hs.Close() })
-	e.client = appsync.NewClient(hs.URL+localevents.PublishPath, "us-east-1", credentials.StaticCredentialsProvider{Value: publisher}, hs.Client())
+	e.client = appsync.NewClient(hs.URL+localevents.PublishPath, aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: publisher}, HTTPClient: hs.Client()})
 	return e
 }
 
@@ -301,7 +301,7 @@ func TestSubscribePublishUnsubscribe(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("publish with a user's token: %v %v, want 401", resp, err)
 	}
-	wrong := appsync.NewClient(e.url+localevents.PublishPath, "us-east-1", credentials.NewStaticCredentialsProvider(publisher.AccessKeyID, "not-the-secret", ""), http.DefaultClient)
+	wrong := appsync.NewClient(e.url+localevents.PublishPath, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(publisher.AccessKeyID, "not-the-secret", ""), HTTPClient: http.DefaultClient})
 	if err := wrong.Publish(ctx, aliceCh, []string{`{}`}); jobs.ErrorCode(err) != jobs.EUNAVAILABLE || !strings.Contains(err.Error(), "401") {
 		t.Errorf("publish signed with another secret: %v, want a 401", err)
 	}

@@ -197,7 +197,7 @@ func (s *Server) startEvents(ctx context.Context, tpl *samtemplate.Template, r *
 	s.EventsURL = "http://" + host + localevents.PublishPath
 	s.RealtimeURL = "ws://" + host + localevents.RealtimePath
 	s.EventsHost = host
-	publisher := appsync.NewClient(s.EventsURL, "us-east-1", credentials.StaticCredentialsProvider{Value: creds}, &http.Client{Timeout: 10 * time.Second})
+	publisher := appsync.NewClient(s.EventsURL, aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: creds}, HTTPClient: &http.Client{Timeout: 10 * time.Second}})
 	cs := &changeStream{handle: lambdamain.NewStreamPublisher(publisher, s.log).Handle, mapping: mapping, log: s.log,
 		onCommit: o.OnCommit, wake: make(chan struct{}, 1)}
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))

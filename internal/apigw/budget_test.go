@@ -53,7 +53,7 @@ func TestDeadlineBudget(t *testing.T) {
 				case <-time.After(callTime):
 					return nil
 				case <-ctx.Done():
-					return jobs.Wrap(jobs.EUNAVAILABLE, ctx.Err(), "The job store is not answering; retry shortly.")
+					return jobs.Wrap(jobs.EUNAVAILABLE, ctx.Err(), jobs.MsgStoreUnavailable)
 				}
 			}
 			store := &mock.Store{

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/deepfoundai/jobs-api/internal/appsync"
@@ -78,7 +79,7 @@ func newEventsAPI(t *testing.T) (*eventsAPI, *appsync.Client) {
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	creds := credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "session-token")
-	return a, appsync.NewClient(srv.URL+"/event", "us-east-1", creds, srv.Client())
+	return a, appsync.NewClient(srv.URL+"/event", aws.Config{Region: "us-east-1", Credentials: creds, HTTPClient: srv.Client()})
 }
 
 func TestClientPublishSignsAndReportsFailures(t *testing.T) {

@@ -21,12 +21,6 @@ import (
 // (AppSync Events: 1 to 5).
 const MaxEventsPerPublish = 5
 
-// HTTPDoer sends HTTP requests; *http.Client and the SDK's buildable
-// client satisfy it.
-type HTTPDoer interface {
-	Do(*http.Request) (*http.Response, error)
-}
-
 // Client publishes events to an Events API over HTTP, the request signed
 // with the function role's credentials (SigV4, service "appsync"): the
 // namespace allows publishing with IAM only.
@@ -35,15 +29,16 @@ type Client struct {
 	URL         string
 	Region      string
 	Credentials aws.CredentialsProvider
-	HTTP        HTTPDoer
+	HTTP        aws.HTTPClient
 	// Timeout bounds each request (jobs.DefaultCallTimeout if 0).
 	Timeout time.Duration
 	signer  *v4.Signer
 }
 
-// NewClient returns a client for the publish endpoint url.
-func NewClient(url, region string, creds aws.CredentialsProvider, doer HTTPDoer) *Client {
-	return &Client{URL: url, Region: region, Credentials: creds, HTTP: doer, signer: v4.NewSigner()}
+// NewClient returns a client for the publish endpoint url with the
+// process's AWS settings (region, credentials, HTTP client).
+func NewClient(url string, cfg aws.Config) *Client {
+	return &Client{URL: url, Region: cfg.Region, Credentials: cfg.Credentials, HTTP: cfg.HTTPClient, signer: v4.NewSigner()}
 }
 
 type publishRequest struct {

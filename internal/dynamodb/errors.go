@@ -38,12 +38,12 @@ func mapError(err error, op string) error {
 	)
 	switch {
 	case errors.As(err, &ccf):
-		return jobs.Wrap(jobs.ECONFLICT, err, "The job was changed by someone else.")
+		return jobs.Wrap(jobs.ECONFLICT, err, jobs.MsgChanged)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.As(err, &quota), errors.As(err, &send):
-		return jobs.Wrap(jobs.EUNAVAILABLE, err, "The job store is not answering; retry shortly.")
+		return jobs.Wrap(jobs.EUNAVAILABLE, err, jobs.MsgStoreUnavailable)
 	case errors.As(err, &api) && transientCodes[api.ErrorCode()]:
-		return jobs.Wrap(jobs.EUNAVAILABLE, err, "The job store is busy; retry shortly.")
+		return jobs.Wrap(jobs.EUNAVAILABLE, err, jobs.MsgStoreBusy)
 	}
 	return jobs.Wrap(jobs.EINTERNAL, err, "DynamoDB "+op+" failed")
 }

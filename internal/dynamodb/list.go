@@ -355,7 +355,7 @@ func (s *Store) batchGet(ctx context.Context, ids []string, consistent bool) ([]
 			d := min(batchBackoffMax, batchBackoffBase<<min(attempt, 10))
 			if err := sleep(ctx, time.Duration(rand.Int64N(int64(d))+1)); err != nil {
 				return nil, jobs.Wrap(jobs.EUNAVAILABLE, errors.Join(errors.New("BatchGetItem: unprocessed keys left at the deadline"), err),
-					"The job store is busy; retry shortly.")
+					jobs.MsgStoreBusy)
 			}
 		}
 	}

@@ -24,6 +24,15 @@ const (
 	EINTERNAL      Code = "internal_error"         // anything else; details only in logs
 )
 
+// Caller-safe messages of the dependencies' failures, one definition each:
+// the adapters (and the fakes) report with them, the API shows them.
+const (
+	MsgStoreUnavailable    = "The job store is not answering; retry shortly."
+	MsgStoreBusy           = "The job store is busy; retry shortly."
+	MsgPipelineUnavailable = "The video pipeline is not accepting jobs; retry shortly."
+	MsgChanged             = "The job was changed by someone else."
+)
+
 // Codes lists every code, for exhaustive checks in adapters' tests.
 var Codes = []Code{EINVALID, EUNAUTHORIZED, ENOTFOUND, ECONFLICT, ETOOLARGE, EUNSUPPORTED, EUNPROCESSABLE, EUNAVAILABLE, EINTERNAL}
 

@@ -78,8 +78,7 @@ func (e Env) Handler(svc *jobs.Service) *apigw.Handler {
 // read by the DynamoDB adapter, the event rendered as the API renders a
 // job, published to EVENTS_PUBLISH_URL with the function role's credentials.
 func (e Env) StreamPublisher() *appsync.StreamHandler {
-	c := e.Config
-	return NewStreamPublisher(appsync.NewClient(c.EventsPublishURL, c.AWS.Region, c.AWS.Credentials, c.AWS.HTTPClient), e.Log)
+	return NewStreamPublisher(appsync.NewClient(e.Config.EventsPublishURL, e.Config.AWS), e.Log)
 }
 
 // NewStreamPublisher wires a stream handler to publisher p (the local

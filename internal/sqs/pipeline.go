@@ -87,7 +87,7 @@ func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
 		if tr.maybeSent.Load() {
 			err = fmt.Errorf("%w: %w", jobs.ErrHandoffUnknown, err)
 		}
-		return jobs.Wrap(jobs.EUNAVAILABLE, err, "The video pipeline is not accepting jobs; retry shortly.")
+		return jobs.Wrap(jobs.EUNAVAILABLE, err, jobs.MsgPipelineUnavailable)
 	}
 	return nil
 }
