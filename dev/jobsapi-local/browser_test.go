@@ -86,8 +86,14 @@ func newBrowser(t *testing.T) *browser {
 }
 
 // tab opens a new tab that records console and log entries, and saves a
-// screenshot when the test fails.
+// screenshot when the test fails; its context ends after 30 s.
 func (b *browser) tab(t *testing.T) context.Context {
+	t.Helper()
+	return b.tabWithin(t, 30*time.Second)
+}
+
+// tabWithin is tab with the tab's context ending after d.
+func (b *browser) tabWithin(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	if err := chromedp.Do(ctx); err != nil { // opens the tab
@@ -104,7 +110,7 @@ func (b *browser) tab(t *testing.T) context.Context {
 			b.mu.Unlock()
 		}
 	}()
-	tctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	tctx, cancelTimeout := context.WithTimeout(ctx, d)
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv(ScreenshotsEnv) == "always" {
 			saveScreenshot(t, ctx)

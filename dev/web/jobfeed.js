@@ -31,11 +31,16 @@
 //   While live there is no other request.
 // - Fallback: when the socket cannot be opened, is refused, drops, or goes
 //   silent past the connection's timeout (no "ka"), the feed polls
-//   GET /v1/jobs?ids=… — one request per poll for up to 50 jobs, with
-//   If-None-Match and Retry-After — and reconnects with backoff; once live
-//   again it stops polling.
-// - Polling sends only Authorization (and If-None-Match), in the default
-//   cache mode: nothing that defeats the browser's preflight cache.
+//   GET /v1/jobs?ids=… — one request per poll for up to 50 jobs, waiting
+//   what Retry-After says — and reconnects with backoff; once live again it
+//   stops polling.
+// - Polling sends only Authorization, in the default cache mode: nothing
+//   that defeats the browser's preflight cache, so a poll is one GET (one
+//   OPTIONS per distinct URL every 10 minutes, the API's Max-Age). Not
+//   If-None-Match either: the Fetch standard turns a request that sets it
+//   into cache mode "no-store", and Chromium then preflights every poll —
+//   two requests to save a body the feed ignores (it keeps the highest
+//   version anyway).
 // - Finished jobs (COMPLETED, FAILED, CANCELLED) stop being polled; jobs
 //   that disappear from the batch answer (expired, not yours) are reported
 //   to onGone and forgotten.
@@ -114,7 +119,6 @@ export function createJobFeed(options) {
   if (!api) throw new TypeError("createJobFeed: api is required");
 
   const jobs = new Map(); // jobId -> latest job (null until first read)
-  const etags = new Map(); // batch URL -> ETag
   let mode = "";
   let closed = false;
   let socket = null;
@@ -155,11 +159,8 @@ export function createJobFeed(options) {
     const headers = {};
     const token = await getToken();
     if (token) headers.Authorization = token;
-    const etag = etags.get(url);
-    if (etag) headers["If-None-Match"] = etag;
     const res = await doFetch(url, { method: "GET", headers });
     const retry = retryAfterMs(res.headers.get("Retry-After"));
-    if (res.status === 304) return { retry };
     let body = null;
     try {
       body = await res.json();
@@ -172,7 +173,6 @@ export function createJobFeed(options) {
       err.retryAfterMs = retry;
       throw err;
     }
-    if (res.headers.get("ETag")) etags.set(url, res.headers.get("ETag"));
     const seen = new Set();
     for (const job of body.jobs || []) {
       seen.add(job.jobId);

@@ -13,7 +13,12 @@
 // Behaviour:
 // - Waits Retry-After between polls when the API sends it (seconds or an
 //   HTTP date), else defaultDelayMs (3 s).
-// - Sends If-None-Match with the last ETag; a 304 keeps the last job.
+// - Sends Authorization only (and the safelisted Accept), in the default
+//   cache mode, so that a poll is one GET: a cross-origin browser reuses
+//   the API's preflight answer for 10 minutes. Not If-None-Match: the Fetch
+//   standard turns a request that sets it into cache mode "no-store", and
+//   Chromium then preflights every poll (an OPTIONS and a GET to save one
+//   small body). A 304 (from a proxy or cache) keeps the last job.
 // - Stops when the job is COMPLETED, FAILED or CANCELLED, resolving with it.
 // - 429, 5xx and network failures (including CORS blocks, which browsers
 //   report as network errors) are retried with exponential backoff and full
@@ -117,7 +122,6 @@ export async function pollJob(url, options = {}) {
   } = options;
   if (typeof getToken !== "function") throw new TypeError("pollJob: getToken is required");
 
-  let etag = null;
   let last = null;
   let errors = 0; // consecutive transient failures
   let refreshed = false; // a 401 was followed by a token refresh
@@ -127,7 +131,6 @@ export async function pollJob(url, options = {}) {
     const headers = { Accept: "application/json" };
     const token = await getToken();
     if (token) headers.Authorization = token;
-    if (etag && last) headers["If-None-Match"] = etag;
 
     let response;
     try {
@@ -158,13 +161,10 @@ export async function pollJob(url, options = {}) {
         if (!job || typeof job.status !== "string") {
           throw new PollError("The API answered 200 without a job.", { status, body: job });
         }
-        etag = response.headers.get("ETag") || null;
         last = job;
         onUpdate(job, response);
       } else if (!last) {
-        // 304 without a job to keep: ask again without If-None-Match.
-        etag = null;
-        continue;
+        continue; // 304 without a job to keep: ask again
       }
       if (TERMINAL.includes(last.status)) return last;
       await wait(Math.min(maxDelayMs, retryAfter ?? defaultDelayMs), signal);

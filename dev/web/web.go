@@ -12,7 +12,7 @@ import (
 	"path"
 )
 
-//go:embed index.html app.js poller.js style.css
+//go:embed index.html app.js poller.js jobfeed.js style.css
 var assets embed.FS
 
 // SampleVideo is a 2-second 160x90 H.264 test pattern (8.5 KB, made with

@@ -12,17 +12,18 @@ import (
 	"github.com/deepfoundai/jobs-api/dev/web"
 )
 
-// TestPollerModule runs poller.js's own tests (poller.test.mjs) with Node's
-// built-in test runner; Node is already needed by `make test` (dynalite).
+// TestPollerModule runs poller.js's and jobfeed.js's own tests
+// (poller.test.mjs, jobfeed.test.mjs) with Node's built-in test runner;
+// Node is already needed by `make test` (dynalite).
 func TestPollerModule(t *testing.T) {
 	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is required for the poller.js tests (it is installed with the test dependencies): ", err)
 	}
-	out, err := exec.Command(node, "--test", "--test-reporter=dot", "poller.test.mjs").CombinedOutput()
+	out, err := exec.Command(node, "--test", "--test-reporter=dot", "poller.test.mjs", "jobfeed.test.mjs").CombinedOutput()
 	if err != nil {
-		t.Fatalf("node --test poller.test.mjs: %v\n%s", err, out)
+		t.Fatalf("node --test poller.test.mjs jobfeed.test.mjs: %v\n%s", err, out)
 	}
 }
 
@@ -39,6 +40,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/", 200, "text/html", `<script type="module" src="app.js">`},
 		{"GET", "/config.json", 200, "application/json", `{"apiBase":"http://127.0.0.1:3000"}`},
 		{"GET", "/poller.js", 200, "text/javascript", "export async function pollJob"},
+		{"GET", "/jobfeed.js", 200, "text/javascript", "export function createJobFeed"},
 		{"GET", "/app.js", 200, "text/javascript", `from "./poller.js"`},
 		{"GET", "/style.css", 200, "text/css", ""},
 		{"GET", "/web.go", 404, "", ""},
