@@ -12,11 +12,8 @@ import (
 	"reflect"
 
 	"github.com/deepfoundai/jobs-api/deploy/samtemplate"
+	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
-
-// minCursorKeyLength is the shortest cursor key (HMAC-SHA256) accepted:
-// 32 characters.
-const minCursorKeyLength = 32
 
 // checkCursorKey: ListJobsFn's cursor key is a generated secret resolved at
 // deploy time by a dynamic reference, never a literal in the template.
@@ -43,9 +40,9 @@ func checkCursorKey(t *samtemplate.Template) error {
 		return errors.Join(append(errs, errors.New("CursorKeySecret: want an AWS::SecretsManager::Secret"))...)
 	}
 	gen, _ := sec.Properties["GenerateSecretString"].(map[string]any)
-	if n, _ := gen["PasswordLength"].(float64); n < minCursorKeyLength {
+	if n, _ := gen["PasswordLength"].(float64); n < jobs.MinCursorKeyLen {
 		errs = append(errs, fmt.Errorf("CursorKeySecret GenerateSecretString.PasswordLength = %v, want a generated secret of at least %d characters",
-			samtemplate.Render(gen["PasswordLength"]), minCursorKeyLength))
+			samtemplate.Render(gen["PasswordLength"]), jobs.MinCursorKeyLen))
 	}
 	if _, ok := sec.Properties["Name"]; ok {
 		errs = append(errs, errors.New("CursorKeySecret has a fixed Name; a retry after a rolled-back first deploy could collide with the deleted secret's name"))

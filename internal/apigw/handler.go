@@ -127,7 +127,8 @@ func JobView(j jobs.Job, caller jobs.Caller) JobResponse {
 type route func(ctx context.Context, req *events.APIGatewayProxyRequest, caller jobs.Caller) (events.APIGatewayProxyResponse, error)
 
 // serve is every route's prologue: the deadline budget (jobs.WithReserve),
-// the panic guard and the caller's identity, then r.
+// the panic guard and the caller's identity, then r; an error is logged
+// (with its internal cause) and rendered with its mapped status.
 func (h *Handler) serve(ctx context.Context, req events.APIGatewayProxyRequest, r route) (resp events.APIGatewayProxyResponse, _ error) {
 	ctx, cancel := jobs.WithReserve(ctx, cmp.Or(h.Reserve, DefaultReserve))
 	defer cancel()
@@ -137,7 +138,14 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayProxyRequest, 
 		resp, err = r(ctx, &req, caller)
 	}
 	if err != nil {
-		return h.fail(ctx, &req, err), nil
+		status := HTTPStatus(err)
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		h.Log.Log(ctx, level, "request failed", "requestId", req.RequestContext.RequestID,
+			"resource", req.Resource, "method", req.HTTPMethod, "status", status, "err", err.Error())
+		return h.CORS.respondError(&req, err), nil
 	}
 	return resp, nil
 }
@@ -186,18 +194,6 @@ func (h *Handler) submitJob(ctx context.Context, req *events.APIGatewayProxyRequ
 	// The 202 carries the same polling advice (ETag, Retry-After) as a GET,
 	// so a client can wait before its first poll.
 	return h.respondJob(req, http.StatusAccepted, res.Job, caller, extra), nil
-}
-
-// fail logs err (with its internal cause) and renders it.
-func (h *Handler) fail(ctx context.Context, req *events.APIGatewayProxyRequest, err error) events.APIGatewayProxyResponse {
-	status := HTTPStatus(err)
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	h.Log.Log(ctx, level, "request failed", "requestId", req.RequestContext.RequestID,
-		"resource", req.Resource, "method", req.HTTPMethod, "status", status, "err", err.Error())
-	return h.CORS.respondError(req, err)
 }
 
 // recover turns a panic into a logged 500 with the usual headers.

@@ -104,7 +104,7 @@ var Vars = []Var{
 	{Name: "LOG_LEVEL", Doc: "debug, info (default), warn or error", set: func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{Name: "JOBS_TABLE", For: StoreFunctions, Required: true, Doc: "the jobs table's name",
 		set: func(c *Config, v string) error { c.Table = v; return nil }},
-	{Name: "DYNAMODB_TIMEOUT_MS", For: StoreFunctions, Doc: "each DynamoDB call's deadline, retries included (default 3000)",
+	{Name: "DYNAMODB_TIMEOUT_MS", For: StoreFunctions, Doc: fmt.Sprintf("each DynamoDB call's deadline, retries included (default %d)", jobs.DefaultCallTimeout.Milliseconds()),
 		set: duration(func(c *Config) *time.Duration { return &c.CallTimeout }, time.Millisecond)},
 	{Name: "ALLOWED_ORIGINS", For: APIFunctions, Required: true, Doc: "comma-separated origins whose browsers may read the answers (CORS)",
 		set: func(c *Config, v string) error { c.AllowedOrigins = v; return nil }},
