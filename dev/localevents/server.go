@@ -1,12 +1,15 @@
 // Package localevents emulates, for `make run` and the tests, the AWS
 // AppSync Events API that template.yaml deploys (JobEventsApi): its
 // WebSocket protocol (subprotocols aws-appsync-event-ws and
-// header-<base64url auth>, connection_init/connection_ack with
-// connectionTimeoutMs, ka keep-alives, subscribe/subscribe_success/
-// subscribe_error, data, unsubscribe), Cognito user pool auth with the dev
-// pool's ID tokens in the documented header shape (on the connection and on
-// each subscribe), the jobs namespace's onSubscribe rule (MaySubscribe), and
-// the HTTP publish endpoint with IAM (SigV4) auth. The WebSocket framing is
+// header-<base64url auth>, connection_init answered by connection_ack with
+// connectionTimeoutMs or, for bad auth, connection_error; ka keep-alives,
+// subscribe/subscribe_success/subscribe_error, data with the event as a JSON
+// string, unsubscribe/unsubscribe_success, publish/publish_success/
+// publish_error), Cognito user pool auth with the dev pool's ID tokens in
+// the documented header shape {Authorization, host} (on the connection and
+// on each subscribe), the jobs namespace's onSubscribe rule (MaySubscribe),
+// and publishing with IAM (SigV4) auth over HTTP (POST /event) and over the
+// WebSocket. The WebSocket framing is
 // github.com/coder/websocket; the protocol on top of it is written here,
 // since no library emulates AppSync.
 package localevents
@@ -190,7 +193,9 @@ func (s *Server) authorize(a authHeader) (Identity, error) {
 }
 
 // headerAuth reads the auth object a client puts in its
-// "header-<base64url JSON>" subprotocol.
+// "header-<base64url JSON>" subprotocol, or, from clients that can set
+// them (not browsers), in the upgrade request's Authorization and Host
+// headers.
 func headerAuth(r *http.Request) (authHeader, bool, error) {
 	var protocols []string
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
@@ -216,21 +221,52 @@ func headerAuth(r *http.Request) (authHeader, bool, error) {
 		}
 	}
 	if !found {
-		return a, offered, errors.New("no header-<base64url> subprotocol")
+		if tok := r.Header.Get("Authorization"); tok != "" {
+			return authHeader{Authorization: tok, Host: r.Host}, offered, nil
+		}
+		return a, offered, errors.New("no header-<base64url> subprotocol and no Authorization header")
 	}
 	return a, offered, nil
 }
 
-// message is every client and server message of the protocol.
+// message is every client and server message of the protocol but
+// publish_success (publishResults).
 type message struct {
-	Type                string      `json:"type"`
-	ID                  string      `json:"id,omitempty"`
-	Channel             string      `json:"channel,omitempty"`
-	Authorization       *authHeader `json:"authorization,omitempty"`
-	Event               *string     `json:"event,omitempty"`
-	Events              []string    `json:"events,omitempty"`
-	ConnectionTimeoutMs int64       `json:"connectionTimeoutMs,omitempty"`
-	Errors              []errorItem `json:"errors,omitempty"`
+	Type    string `json:"type"`
+	ID      string `json:"id,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	// Authorization is the operation's auth headers: {Authorization, host}
+	// for a Cognito token, the SigV4-signed headers for IAM.
+	Authorization       map[string]string `json:"authorization,omitempty"`
+	Event               *string           `json:"event,omitempty"`
+	Events              []string          `json:"events,omitempty"`
+	ConnectionTimeoutMs int64             `json:"connectionTimeoutMs,omitempty"`
+	Errors              []errorItem       `json:"errors,omitempty"`
+}
+
+// publishResults is the answer to a publish: publish_success over the
+// WebSocket (with Type and ID), the body over HTTP.
+type publishResults struct {
+	Type       string          `json:"type,omitempty"`
+	ID         string          `json:"id,omitempty"`
+	Successful []publishResult `json:"successful"`
+	Failed     []publishFailed `json:"failed"`
+}
+
+type publishResult struct {
+	Identifier string `json:"identifier"`
+	Index      int    `json:"index"`
+}
+
+type publishFailed struct {
+	Identifier string `json:"identifier"`
+	Index      int    `json:"index"`
+	Code       int    `json:"code"`
+	Message    string `json:"message"`
+}
+
+func unauthorized() []errorItem {
+	return []errorItem{{ErrorType: "UnauthorizedException", Message: "You are not authorized to make this call."}}
 }
 
 type conn struct {
@@ -243,7 +279,7 @@ type conn struct {
 	acked  bool
 }
 
-func (c *conn) send(m message) bool {
+func (c *conn) send(m any) bool {
 	b, _ := json.Marshal(m) // our own message type: always marshals
 	select {
 	case c.out <- b:
@@ -264,14 +300,14 @@ func (s *Server) realtime(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		who, err = s.authorize(auth)
 	}
-	if err != nil {
-		s.cfg.Log.Info("events: connection refused", "err", err.Error())
-		writeErrors(w, http.StatusUnauthorized, "UnauthorizedException", "You are not authorized to make this call.")
+	// AppSync checks no Origin: any page with a token may connect.
+	ws, werr := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}, InsecureSkipVerify: true})
+	if werr != nil {
 		return
 	}
-	// AppSync checks no Origin: any page with a token may connect.
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}, InsecureSkipVerify: true})
 	if err != nil {
+		s.cfg.Log.Info("events: connection refused", "err", err.Error())
+		s.refuse(ws)
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -297,6 +333,22 @@ func (s *Server) realtime(w http.ResponseWriter, r *http.Request) {
 		}
 		s.handle(c, data)
 	}
+}
+
+// refuse answers a connection whose auth failed as AppSync does: the
+// upgrade succeeds, the client's connection_init gets a connection_error,
+// and the socket closes normally (a browser learns nothing from a refused
+// upgrade, and could not tell an expired token from a network failure).
+func (s *Server) refuse(ws *websocket.Conn) {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if _, _, err := ws.Read(ctx); err != nil {
+		_ = ws.CloseNow()
+		return
+	}
+	b, _ := json.Marshal(message{Type: "connection_error", Errors: unauthorized()})
+	_ = ws.Write(ctx, websocket.MessageText, b)
+	_ = ws.Close(websocket.StatusNormalClosure, "")
 }
 
 // write sends c's queued messages and, once acknowledged, a "ka" every
@@ -355,8 +407,7 @@ func (s *Server) handle(c *conn, data []byte) {
 		}
 		c.send(message{Type: "unsubscribe_success", ID: m.ID})
 	case "publish":
-		// The jobs namespace publishes with IAM only: a user's token may not.
-		c.send(message{Type: "publish_error", ID: m.ID, Errors: []errorItem{{ErrorType: "UnauthorizedException", Message: "You are not authorized to make this call."}}})
+		s.publishWS(c, m)
 	default:
 		c.send(message{Type: "error", ID: m.ID, Errors: []errorItem{{ErrorType: "UnsupportedOperation", Message: fmt.Sprintf("unknown message type %q", m.Type)}}})
 	}
@@ -383,12 +434,13 @@ func (s *Server) subscribe(c *conn, m message) {
 		fail("UnauthorizedException", "You are not authorized to make this call.")
 		return
 	}
+	auth := authHeader{Authorization: m.Authorization["Authorization"], Host: m.Authorization["host"]}
 	segs, ok := ParseChannel(m.Channel, true, s.cfg.Namespaces)
 	if !ok {
 		fail("BadRequestException", "Invalid channel "+m.Channel)
 		return
 	}
-	who, err := s.authorize(*m.Authorization)
+	who, err := s.authorize(auth)
 	if err != nil {
 		fail("UnauthorizedException", "You are not authorized to make this call.")
 		return
@@ -433,11 +485,6 @@ func (s *Server) deliver(channel string, events []string) {
 	}
 }
 
-type publishResult struct {
-	Identifier string `json:"identifier"`
-	Index      int    `json:"index"`
-}
-
 func (s *Server) publishHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 5*MaxEventBytes+4096))
 	if err != nil {
@@ -449,39 +496,106 @@ func (s *Server) publishHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusUnauthorized, "UnauthorizedException", "You are not authorized to make this call.")
 		return
 	}
-	var req struct {
-		Channel string   `json:"channel"`
-		Events  []string `json:"events"`
-	}
+	var req publishBody
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeErrors(w, http.StatusBadRequest, "BadRequestException", "the body must be {\"channel\", \"events\"}")
 		return
 	}
-	if _, ok := ParseChannel(req.Channel, false, s.cfg.Namespaces); !ok {
-		writeErrors(w, http.StatusBadRequest, "BadRequestException", "Invalid channel "+req.Channel)
+	res, typ, msg := s.publish(req, r.Header.Get("X-Amz-Date"))
+	if typ != "" {
+		writeErrors(w, http.StatusBadRequest, typ, msg)
 		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+// publishBody is what a publisher signs and, over HTTP, sends.
+type publishBody struct {
+	Channel string   `json:"channel"`
+	Events  []string `json:"events"`
+}
+
+// publish delivers a publish's valid events and says which were; a
+// request error (bad channel, too few or many events) is returned as its
+// errorType and message instead.
+func (s *Server) publish(req publishBody, idPrefix string) (publishResults, string, string) {
+	res := publishResults{Successful: []publishResult{}, Failed: []publishFailed{}}
+	if _, ok := ParseChannel(req.Channel, false, s.cfg.Namespaces); !ok {
+		return res, "BadRequestException", "Invalid channel " + req.Channel
 	}
 	if len(req.Events) < 1 || len(req.Events) > appsync.MaxEventsPerPublish {
-		writeErrors(w, http.StatusBadRequest, "BadRequestException", fmt.Sprintf("publish 1 to %d events", appsync.MaxEventsPerPublish))
-		return
+		return res, "BadRequestException", fmt.Sprintf("publish 1 to %d events", appsync.MaxEventsPerPublish)
 	}
-	res := map[string][]any{"successful": {}, "failed": {}}
 	var ok []string
 	for i, e := range req.Events {
-		id := fmt.Sprintf("%s-%d", r.Header.Get("X-Amz-Date"), i)
+		id := fmt.Sprintf("%s-%d", idPrefix, i)
 		switch {
 		case len(e) > MaxEventBytes:
-			res["failed"] = append(res["failed"], map[string]any{"identifier": id, "index": i, "code": 400, "message": "event over 240 KB"})
+			res.Failed = append(res.Failed, publishFailed{Identifier: id, Index: i, Code: 400, Message: "event over 240 KB"})
 		case !json.Valid([]byte(e)):
-			res["failed"] = append(res["failed"], map[string]any{"identifier": id, "index": i, "code": 400, "message": "event is not JSON"})
+			res.Failed = append(res.Failed, publishFailed{Identifier: id, Index: i, Code: 400, Message: "event is not JSON"})
 		default:
 			ok = append(ok, e)
-			res["successful"] = append(res["successful"], publishResult{Identifier: id, Index: i})
+			res.Successful = append(res.Successful, publishResult{Identifier: id, Index: i})
 		}
 	}
 	if len(ok) > 0 {
 		s.deliver(req.Channel, ok)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(res)
+	return res, "", ""
+}
+
+// publishWS publishes over the WebSocket. The jobs namespace publishes
+// with IAM only, so the message's authorization must be SigV4 headers
+// signed, as for POST /event, over the body {"channel","events"} (compact
+// JSON in that order, as JSON.stringify and the SDKs make it); a user's
+// token is refused.
+func (s *Server) publishWS(c *conn, m message) {
+	fail := func(errs []errorItem) { c.send(message{Type: "publish_error", ID: m.ID, Errors: errs}) }
+	c.mu.Lock()
+	acked := c.acked
+	c.mu.Unlock()
+	if !acked || m.ID == "" {
+		fail([]errorItem{{ErrorType: "BadRequestException", Message: "send connection_init first, and give the publish an id"}})
+		return
+	}
+	body := publishBody{Channel: m.Channel, Events: m.Events}
+	if err := s.verifyIAM(m.Authorization, body); err != nil {
+		s.cfg.Log.Info("events: publish refused", "err", err.Error())
+		fail(unauthorized())
+		return
+	}
+	res, typ, msg := s.publish(body, m.Authorization["x-amz-date"])
+	if typ != "" {
+		fail([]errorItem{{ErrorType: typ, Message: msg}})
+		return
+	}
+	res.Type, res.ID = "publish_success", m.ID
+	c.send(res)
+}
+
+// verifyIAM checks an operation's SigV4 authorization headers against the
+// publisher's credentials.
+func (s *Server) verifyIAM(headers map[string]string, body publishBody) error {
+	if headers["host"] != s.cfg.Host {
+		return fmt.Errorf("host %q is not this API's (%s)", headers["host"], s.cfg.Host)
+	}
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as JSON.stringify
+	if err := enc.Encode(body); err != nil {
+		return err
+	}
+	signed := []byte(strings.TrimSuffix(buf.String(), "\n"))
+	r, err := http.NewRequest(http.MethodPost, "http://"+s.cfg.Host+PublishPath, nil)
+	if err != nil {
+		return err
+	}
+	for k, v := range headers {
+		if k != "host" {
+			r.Header.Set(k, v)
+		}
+	}
+	return verifySigV4(r, signed, s.cfg.Publisher, s.cfg.Region)
 }

@@ -1,8 +1,11 @@
 package localevents_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/coder/websocket"
 
@@ -186,29 +190,155 @@ func (c *client) quiet(d time.Duration) {
 	}
 }
 
+// TestHandshakeRefusesWhatAppSyncRefuses: without the subprotocol the
+// upgrade fails; with bad auth it succeeds, connection_init is answered
+// with connection_error UnauthorizedException, and the socket closes.
 func TestHandshakeRefusesWhatAppSyncRefuses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice := e.token(t, "alice")
 	expired, _, _ := e.pool.IDToken(devauth.User{Username: "alice"}, -time.Minute)
+	if _, resp, err := e.dial(t, headerProtocol(e.auth(alice))); err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("auth but not the protocol: dial error %v, response %v, want HTTP 400", err, resp)
+	}
 	tests := []struct {
 		name      string
 		protocols []string
-		status    int
 	}{
-		{"no auth header", []string{localevents.Subprotocol}, http.StatusUnauthorized},
-		{"auth but not the protocol", []string{headerProtocol(e.auth(alice))}, http.StatusBadRequest},
-		{"another host", []string{localevents.Subprotocol, headerProtocol(map[string]string{"Authorization": alice, "host": "evil.example.com"})}, http.StatusUnauthorized},
-		{"expired token", []string{localevents.Subprotocol, headerProtocol(e.auth(expired))}, http.StatusUnauthorized},
-		{"not base64url", []string{localevents.Subprotocol, "header-%%%"}, http.StatusUnauthorized},
-		{"forged token", []string{localevents.Subprotocol, headerProtocol(e.auth(alice[:len(alice)-4] + "AAAA"))}, http.StatusUnauthorized},
+		{"no auth header", []string{localevents.Subprotocol}},
+		{"another host", []string{localevents.Subprotocol, headerProtocol(map[string]string{"Authorization": alice, "host": "evil.example.com"})}},
+		{"expired token", []string{localevents.Subprotocol, headerProtocol(e.auth(expired))}},
+		{"not base64url", []string{localevents.Subprotocol, "header-%%%"}},
+		{"forged token", []string{localevents.Subprotocol, headerProtocol(e.auth(alice[:len(alice)-4] + "AAAA"))}},
 	}
 	for _, tt := range tests {
-		_, resp, err := e.dial(t, tt.protocols...)
-		if err == nil || resp == nil || resp.StatusCode != tt.status {
-			t.Errorf("%s: dial error %v, response %v, want HTTP %d", tt.name, err, resp, tt.status)
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := e.dial(t, tt.protocols...)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			c.send(map[string]any{"type": "connection_init"})
+			m := c.next("connection_error")
+			if errs, _ := m["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["errorType"] != "UnauthorizedException" {
+				t.Errorf("connection_error %v, want one UnauthorizedException", m)
+			}
+			c.closes()
+		})
+	}
+}
+
+// TestHeaderAuth: clients that can set request headers (not browsers) may
+// put the auth in the upgrade request instead of a subprotocol.
+func TestHeaderAuth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+e.host+localevents.RealtimePath, &websocket.DialOptions{
+		Subprotocols: []string{localevents.Subprotocol}, HTTPHeader: http.Header{"Authorization": {e.token(t, "alice")}}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.CloseNow()
+	if err := ws.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := ws.Read(ctx); err != nil || !strings.Contains(string(b), `"connection_ack"`) {
+		t.Fatalf("got %s %v, want connection_ack", b, err)
+	}
+}
+
+// closes waits for the server to end the connection.
+func (c *client) closes() {
+	c.t.Helper()
+	timeout := time.After(3 * time.Second)
+	for {
+		select {
+		case b, ok := <-c.msgs:
+			if !ok {
+				return
+			}
+			if !strings.Contains(string(b), `"ka"`) {
+				c.t.Fatalf("unexpected message %s", b)
+			}
+		case <-timeout:
+			c.t.Fatal("the connection stayed open")
 		}
 	}
+}
+
+// signedPublish is the authorization of an IAM publish over the WebSocket:
+// SigV4 headers of POST /event with the body {"channel","events"}.
+func (e *env) signedPublish(t *testing.T, creds aws.Credentials, channel string, events []string) map[string]string {
+	t.Helper()
+	// As JSON.stringify makes it: keys in this order, no HTML escaping.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]any{"channel": channel, "events": events}) // keys sorted: channel, events
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	req, _ := http.NewRequest(http.MethodPost, "https://"+e.host+localevents.PublishPath, bytes.NewReader(body))
+	req.Header.Set("accept", "application/json, text/javascript")
+	req.Header.Set("content-encoding", "amz-1.0")
+	req.Header.Set("content-type", "application/json; charset=UTF-8")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "appsync", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	auth := map[string]string{"host": e.host}
+	for _, h := range []string{"accept", "content-encoding", "content-type", "x-amz-date", "X-Amz-Security-Token", "Authorization"} {
+		if v := req.Header.Get(h); v != "" {
+			auth[h] = v
+		}
+	}
+	return auth
+}
+
+// TestPublishOverWebSocket: an IAM-signed publish message is delivered and
+// answered with publish_success listing each event; a bad signature, a
+// signature of other events, and a user's token get publish_error.
+func TestPublishOverWebSocket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.token(t, "alice")
+	ch := appsync.Channel(devauth.Subject("alice"))
+	c := e.connect(t, tok)
+	c.send(map[string]any{"type": "subscribe", "id": "s", "channel": ch, "authorization": e.auth(tok)})
+	c.next("subscribe_success")
+
+	events := []string{`{"n":1}`, `{"n":`, `"<b>&"`}
+	c.send(map[string]any{"type": "publish", "id": "p1", "channel": ch, "events": events, "authorization": e.signedPublish(t, publisher, ch, events)})
+	for _, want := range []string{`{"n":1}`, `"<b>&"`} {
+		if m := c.next("data"); m["event"] != want || m["id"] != "s" {
+			t.Errorf("data %v, want %s on s", m, want)
+		}
+	}
+	m := c.next("publish_success")
+	ok, _ := m["successful"].([]any)
+	failed, _ := m["failed"].([]any)
+	if m["id"] != "p1" || len(ok) != 2 || len(failed) != 1 || failed[0].(map[string]any)["index"] != 1.0 {
+		t.Errorf("publish_success %v, want p1 with events 0 and 2 successful, 1 failed", m)
+	}
+
+	wrong := aws.Credentials{AccessKeyID: publisher.AccessKeyID, SecretAccessKey: "not-the-secret", SessionToken: publisher.SessionToken}
+	for name, auth := range map[string]map[string]string{
+		"another secret":      e.signedPublish(t, wrong, ch, events[:1]),
+		"other events signed": e.signedPublish(t, publisher, ch, []string{`{"n":2}`}),
+		"another channel":     e.signedPublish(t, publisher, appsync.Channel(devauth.Subject("bob")), events[:1]),
+		"a user's token":      e.auth(tok),
+		"no authorization":    nil,
+	} {
+		c.send(map[string]any{"type": "publish", "id": "p2", "channel": ch, "events": events[:1], "authorization": auth})
+		m := c.next("publish_error")
+		if errs, _ := m["errors"].([]any); m["id"] != "p2" || len(errs) != 1 || errs[0].(map[string]any)["errorType"] != "UnauthorizedException" {
+			t.Errorf("%s: %v, want publish_error UnauthorizedException", name, m)
+		}
+	}
+	c.send(map[string]any{"type": "publish", "id": "p3", "channel": appsync.AllJobsChannel, "events": events[:1], "authorization": e.signedPublish(t, publisher, appsync.AllJobsChannel, events[:1])})
+	if m := c.next("publish_error"); !strings.Contains(fmt.Sprint(m["errors"]), "BadRequestException") {
+		t.Errorf("publish to a wildcard: %v, want BadRequestException", m)
+	}
+	c.quiet(100 * time.Millisecond)
 }
 
 func TestSubscribePublishUnsubscribe(t *testing.T) {
@@ -293,9 +423,8 @@ func TestSubscribePublishUnsubscribe(t *testing.T) {
 	admin.next("data")
 	alice.quiet(100 * time.Millisecond)
 
-	// Users cannot publish, over the socket or over HTTP with a token.
-	alice.send(map[string]any{"type": "publish", "id": "p", "channel": aliceCh, "events": []string{`{}`}, "authorization": e.auth(aliceTok)})
-	alice.next("publish_error")
+	// Users cannot publish over HTTP with a token (nor over the socket:
+	// TestPublishOverWebSocket).
 	req, _ := http.NewRequest(http.MethodPost, e.url+localevents.PublishPath, strings.NewReader(`{"channel":"`+aliceCh+`","events":["{}"]}`))
 	req.Header.Set("Authorization", aliceTok)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
