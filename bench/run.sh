@@ -59,5 +59,8 @@ section "Load on the local stack (vegeta; BENCHMARKS.md's figures: LOAD_FLAGS='-
 eval "load_flags=(${LOAD_FLAGS:--duration 10s -burst 500})"
 run "$GO" run ./bench/load "${load_flags[@]}"
 
+section "Push latency: commit to jobfeed.js's callback in headless Chromium, 50 jobs in flight (BENCHMARKS.md)"
+run "$GO" test -run='^$' -bench=BenchmarkPushLatency -benchtime=3x -count="$COUNT" ./dev/jobsapi-local/
+
 section "Cold start and warm memory under the Lambda Runtime Interface Emulator (bench/coldstart/RESULTS.md)"
 run "$GO" test -run='^$' -bench=. -benchtime=1x -count=1 ./bench/coldstart -args -rounds "${COLDSTART_ROUNDS:-30}"

@@ -35,7 +35,7 @@ const ScreenshotsEnv = "JOBS_TEST_SCREENSHOTS"
 
 // chromiumPath finds Chromium, failing (not skipping) the test without it:
 // CI installs it, and a browser suite that silently skips proves nothing.
-func chromiumPath(t *testing.T) string {
+func chromiumPath(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv(ChromiumEnv); p != "" {
 		return p
@@ -57,7 +57,7 @@ type browser struct {
 	cancel func()
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
@@ -87,13 +87,13 @@ func newBrowser(t *testing.T) *browser {
 
 // tab opens a new tab that records console and log entries, and saves a
 // screenshot when the test fails; its context ends after 30 s.
-func (b *browser) tab(t *testing.T) context.Context {
+func (b *browser) tab(t testing.TB) context.Context {
 	t.Helper()
 	return b.tabWithin(t, 30*time.Second)
 }
 
 // tabWithin is tab with the tab's context ending after d.
-func (b *browser) tabWithin(t *testing.T, d time.Duration) context.Context {
+func (b *browser) tabWithin(t testing.TB, d time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	if err := chromedp.Do(ctx); err != nil { // opens the tab
@@ -128,7 +128,7 @@ func (b *browser) logLines() []string {
 	return append([]string(nil), b.logs...)
 }
 
-func saveScreenshot(t *testing.T, ctx context.Context) {
+func saveScreenshot(t testing.TB, ctx context.Context) {
 	dir := filepath.Join("..", "..", "testdata", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Logf("screenshot: %v", err)

@@ -54,10 +54,13 @@ type liveRig struct {
 	requests []string // "METHOD /path?query" of every API request through the proxy
 }
 
-func newLiveRig(t *testing.T) *liveRig {
+func newLiveRig(t testing.TB, configure func(*localserver.Options)) *liveRig {
 	t.Helper()
 	o := fastOptions(t)
 	o.Worker = false
+	if configure != nil {
+		configure(&o)
+	}
 	page, proxy := loopbackListener(t), loopbackListener(t)
 	o.AllowedOrigins += ",http://" + page.Addr().String()
 	r := &liveRig{s: startServer(t, o), b: newBrowser(t)}
@@ -97,7 +100,7 @@ func newLiveRig(t *testing.T) *liveRig {
 	return r
 }
 
-func loopbackListener(t *testing.T) net.Listener {
+func loopbackListener(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,7 +109,7 @@ func loopbackListener(t *testing.T) net.Listener {
 	return ln
 }
 
-func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
+func serveOn(t testing.TB, ln net.Listener, h http.Handler) {
 	t.Helper()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -128,7 +131,7 @@ func (r *liveRig) requestCount() int {
 }
 
 // token is an hour's ID token of a dev user.
-func (r *liveRig) token(t *testing.T, u devauth.User) string {
+func (r *liveRig) token(t testing.TB, u devauth.User) string {
 	t.Helper()
 	tok, _, err := r.s.Pool.IDToken(u, time.Hour)
 	if err != nil {
@@ -138,7 +141,7 @@ func (r *liveRig) token(t *testing.T, u devauth.User) string {
 }
 
 // submit submits a job through the API (not the proxy) and returns its id.
-func (r *liveRig) submit(t *testing.T, token, prompt string) string {
+func (r *liveRig) submit(t testing.TB, token, prompt string) string {
 	t.Helper()
 	rep := call(t, "POST", r.s.APIURL+"/v1/jobs", token, fmt.Sprintf(`{"prompt":%q}`, prompt))
 	id, _ := rep.body["jobId"].(string)
@@ -149,7 +152,7 @@ func (r *liveRig) submit(t *testing.T, token, prompt string) string {
 }
 
 // advance applies a pipeline status event, as UpdateJobFn does.
-func (r *liveRig) advance(t *testing.T, id string, st jobs.Status, progress int) {
+func (r *liveRig) advance(t testing.TB, id string, st jobs.Status, progress int) {
 	t.Helper()
 	ev := jobs.Event{JobID: id, Status: st, Progress: &progress}
 	if st == jobs.Completed {
@@ -249,7 +252,7 @@ func evalCall[T any](ctx context.Context, fn string, arg any) (T, error) {
 
 // waitUntil polls a page expression until it is truthy, failing the test
 // with what after ctx ends.
-func waitUntil(t *testing.T, ctx context.Context, expr, what string) {
+func waitUntil(t testing.TB, ctx context.Context, expr, what string) {
 	t.Helper()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
 	if err != nil {
@@ -258,7 +261,7 @@ func waitUntil(t *testing.T, ctx context.Context, expr, what string) {
 }
 
 // eventually waits for cond, checked every 20 ms, until ctx ends.
-func eventually(t *testing.T, ctx context.Context, what string, cond func() bool) {
+func eventually(t testing.TB, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -271,7 +274,7 @@ func eventually(t *testing.T, ctx context.Context, what string, cond func() bool
 	}
 }
 
-func pageValue[T any](t *testing.T, ctx context.Context, expr string) T {
+func pageValue[T any](t testing.TB, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -281,7 +284,7 @@ func pageValue[T any](t *testing.T, ctx context.Context, expr string) T {
 }
 
 // openFeed navigates to the blank page and starts a feed there.
-func (r *liveRig) openFeed(t *testing.T, ctx context.Context, cfg feedConfig) {
+func (r *liveRig) openFeed(t testing.TB, ctx context.Context, cfg feedConfig) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(r.pageURL)); err != nil {
 		t.Fatal(err)
@@ -289,7 +292,7 @@ func (r *liveRig) openFeed(t *testing.T, ctx context.Context, cfg feedConfig) {
 	r.addFeed(t, ctx, cfg)
 }
 
-func (r *liveRig) addFeed(t *testing.T, ctx context.Context, cfg feedConfig) {
+func (r *liveRig) addFeed(t testing.TB, ctx context.Context, cfg feedConfig) {
 	t.Helper()
 	if ok, err := evalCall[bool](ctx, startFeed, cfg); err != nil || !ok {
 		t.Fatalf("start feed %s: %v", cfg.Name, err)
@@ -301,7 +304,7 @@ func (r *liveRig) liveFeed(name, token, scope string) feedConfig {
 	return feedConfig{Name: name, API: r.apiURL, RealtimeURL: r.realtimeURL, EventsHost: r.s.EventsHost, Scope: scope, Token: token}
 }
 
-func seenOf(t *testing.T, ctx context.Context, feed string) []feedSeen {
+func seenOf(t testing.TB, ctx context.Context, feed string) []feedSeen {
 	t.Helper()
 	return pageValue[[]feedSeen](t, ctx, fmt.Sprintf("window.feeds[%q].seen", feed))
 }
@@ -317,7 +320,7 @@ func modeIs(feed, mode string) string {
 }
 
 // stored is the job as the store holds it.
-func (r *liveRig) stored(t *testing.T, id string) jobs.Job {
+func (r *liveRig) stored(t testing.TB, id string) jobs.Job {
 	t.Helper()
 	j, err := r.s.Service.Store.GetLatest(context.Background(), id)
 	if err != nil {
@@ -332,7 +335,7 @@ func (r *liveRig) stored(t *testing.T, id string) jobs.Job {
 // preflight per URL) and recovers to live, ending where a pure poller
 // ends; channels of other users are refused however they are spelled.
 func TestLiveFeed(t *testing.T) {
-	r := newLiveRig(t)
+	r := newLiveRig(t, nil)
 	alice := r.token(t, devauth.User{Username: "alice"})
 
 	// Submit, start, progress and completion of two jobs reach the page,

@@ -23,7 +23,7 @@ import (
 
 // fastOptions are the server options tests use: repo files, free loopback
 // ports opened up front, a quick and deterministic worker.
-func fastOptions(t *testing.T) localserver.Options {
+func fastOptions(t testing.TB) localserver.Options {
 	t.Helper()
 	api, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +43,7 @@ func fastOptions(t *testing.T) localserver.Options {
 	}
 }
 
-func startServer(t *testing.T, o localserver.Options) *localserver.Server {
+func startServer(t testing.TB, o localserver.Options) *localserver.Server {
 	t.Helper()
 	s, err := localserver.Start(context.Background(), o)
 	if err != nil {
@@ -65,7 +65,7 @@ type apiReply struct {
 	body   map[string]any
 }
 
-func call(t *testing.T, method, url, token, body string) apiReply {
+func call(t testing.TB, method, url, token, body string) apiReply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
