@@ -444,6 +444,7 @@ func TestInitFailure(t *testing.T) {
 		log       string // what the function logs before exiting
 	}{
 		{"getjob without JOBS_TABLE", &getJobBin, map[string]string{"JOBS_TABLE": ""}, "JOBS_TABLE is not set"},
+		{"getjob without ALLOWED_ORIGINS: no built-in origins", &getJobBin, map[string]string{"ALLOWED_ORIGINS": ""}, "ALLOWED_ORIGINS is not set"},
 		{"submitjob without PIPELINE_QUEUE_URL", &submitJobBin, map[string]string{"PIPELINE_QUEUE_URL": ""}, "PIPELINE_QUEUE_URL is not set"},
 		{"getjob with a bad DYNAMODB_TIMEOUT_MS", &getJobBin, map[string]string{"DYNAMODB_TIMEOUT_MS": "soon"}, "DYNAMODB_TIMEOUT_MS: a positive integer"},
 		{"submitjob without a region", &submitJobBin, map[string]string{"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, "AWS_REGION is not set"},
