@@ -471,6 +471,25 @@ func TestLiveFeed(t *testing.T) {
 			t.Errorf("sources of the live feed's changes: %v, want polls while down and pushes after", sources)
 		}
 	})
+	// An expired token: the Events API accepts the socket and answers
+	// connection_init with connection_error, so the page knows why (a
+	// refused upgrade would look like a network failure), and the feed
+	// falls back to polling, whose 401 it reports.
+	t.Run("ExpiredTokenRefusedWithConnectionError", func(t *testing.T) {
+		ctx := r.b.tabWithin(t, liveTabTime)
+		expired, _, err := r.s.Pool.IDToken(devauth.User{Username: "alice"}, -time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.openFeed(t, ctx, r.liveFeed("expired", expired, "mine"))
+		_ = pageValue[bool](t, ctx, fmt.Sprintf("window.feeds.expired.feed.follow(%q), true", r.submit(t, alice, "a job to poll")))
+		waitUntil(t, ctx, `window.feeds.expired.modes.includes("polling: connection_error")`, "the connection_error fallback")
+		waitUntil(t, ctx, `window.feeds.expired.errors.some(e => e.includes("expired"))`, "the poll's 401 reported")
+		if modes := pageValue[[]string](t, ctx, "window.feeds.expired.modes"); modes[0] != "connecting" {
+			t.Errorf("modes %v, want connecting, then polling after connection_error", modes)
+		}
+	})
+
 	// Channels crafted by hand: another user's, the wildcard, paths that
 	// climb or are encoded, case variants of another's and of one's own.
 	// Each is refused with subscribe_error, and none receives data, while
