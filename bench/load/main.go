@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	s, err := localserver.Start(ctx, localserver.Options{
 		Addr: "127.0.0.1:0", Template: c.template, Existing: c.existing, Params: c.params,
 		Worker: c.worker, Steps: 4, QueueDelay: 2 * time.Second, StepDelay: 2 * time.Second, FailureRate: 0.2,
-		ArrayClaims: "brackets", Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return fmt.Errorf("starting the local stack: %w", err)

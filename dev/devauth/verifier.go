@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
 	"math/big"
 	"regexp"
 	"slices"
@@ -56,26 +55,10 @@ type Rules struct {
 // that is one of the authorizer's pools, an unexpired token, token_use id
 // (or access with a required scope), and an audience that is one of the
 // pool's app clients. Safe for concurrent use.
-//
-// A token that passed is remembered, by its exact text and the rules it
-// passed, until it expires: the RSA signature check dominates the cost of a
-// request to the local API, and a poller sends the same token every time.
-// Every other check is repeated (a remembered token is refused once
-// expired, with the same message); trusting a pool again forgets them all.
 type Verifier struct {
-	mu       sync.RWMutex
-	pools    map[string]trustedPool // by pool ARN
-	now      func() time.Time
-	verified map[string]verifiedToken // by rules and token
-}
-
-// maxVerified bounds the tokens remembered; when full, all are forgotten.
-const maxVerified = 4096
-
-type verifiedToken struct {
-	claims    map[string]any
-	notBefore time.Time // iat and nbf passed
-	expires   time.Time
+	mu    sync.RWMutex
+	pools map[string]trustedPool // by pool ARN
+	now   func() time.Time
 }
 
 type trustedPool struct {
@@ -90,7 +73,7 @@ func NewVerifier(now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{pools: map[string]trustedPool{}, now: now, verified: map[string]verifiedToken{}}
+	return &Verifier{pools: map[string]trustedPool{}, now: now}
 }
 
 // Trust registers the user pool with the given ARN: its issuer URL, its app
@@ -118,7 +101,6 @@ func (v *Verifier) Trust(poolARN, issuer string, clientIDs []string, keys JWKS) 
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.pools[poolARN] = tp
-	clear(v.verified) // keys may have changed
 	return nil
 }
 
@@ -147,35 +129,13 @@ func (v *Verifier) Verify(header string, rules Rules) (map[string]any, error) {
 	if raw == "" {
 		return nil, reject("no token")
 	}
-	key := strings.Join(rules.ProviderARNs, "\x00") + "\x01" + rules.IdentityValidationExpression + "\x01" + strings.Join(rules.Scopes, "\x00") + "\x01" + raw
-	now := v.now()
-	v.mu.RLock()
-	vt, ok := v.verified[key]
-	v.mu.RUnlock()
-	if ok && now.Before(vt.expires) && !now.Before(vt.notBefore) {
-		return maps.Clone(vt.claims), nil
-	}
 	claims, err := v.verify(raw, rules)
 	if err != nil {
 		return nil, err
 	}
-	exp, _ := claims.GetExpirationTime() // required: verify checked it
-	vt = verifiedToken{claims: claims, expires: exp.Time}
-	for _, get := range []func() (*jwt.NumericDate, error){claims.GetIssuedAt, claims.GetNotBefore} {
-		if t, _ := get(); t != nil && t.After(vt.notBefore) {
-			vt.notBefore = t.Time
-		}
-	}
-	v.mu.Lock()
-	if len(v.verified) >= maxVerified {
-		clear(v.verified)
-	}
-	v.verified[key] = vt
-	v.mu.Unlock()
-	return maps.Clone(claims), nil
+	return claims, nil
 }
 
-// verify is Verify without the memory of verified tokens.
 func (v *Verifier) verify(raw string, rules Rules) (jwt.MapClaims, error) {
 	var peek jwt.MapClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(raw, &peek); err != nil {

@@ -95,7 +95,6 @@ func parseServeFlags(args []string, stderr io.Writer) (localserver.Options, erro
 	fs.DurationVar(&o.QueueDelay, "worker-queue-delay", 1500*time.Millisecond, "how long a simulated job stays QUEUED")
 	fs.DurationVar(&o.StepDelay, "worker-step", 1500*time.Millisecond, "time between progress updates")
 	fs.Float64Var(&o.FailureRate, "worker-failure-rate", 0.2, "fraction of simulated jobs that FAIL")
-	fs.StringVar(&o.ArrayClaims, "array-claims", "brackets", "how cognito:groups reaches the functions: brackets ([a b]), comma (a,b) or json")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err

@@ -37,7 +37,7 @@ func fastOptions(t testing.TB) localserver.Options {
 		Template: "../../template.yaml", Existing: "../../dev/existing-api.yaml", Params: "../../dev/params.json",
 		AllowedOrigins: "http://" + dash.Addr().String(),
 		Worker:         true, Steps: 3, QueueDelay: 20 * time.Millisecond, StepDelay: 50 * time.Millisecond,
-		FailureRate: 0, Rand: func() float64 { return 0.5 }, ArrayClaims: "brackets",
+		FailureRate: 0, Rand: func() float64 { return 0.5 },
 		Log:         slog.New(slog.DiscardHandler),
 		APIListener: api, DashboardListener: dash,
 	}

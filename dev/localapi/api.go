@@ -41,20 +41,6 @@ type Verifier interface {
 	Verify(authorizationHeader string, rules devauth.Rules) (map[string]any, error)
 }
 
-// ArrayClaimFormat is how array claims (cognito:groups) are written into
-// requestContext.authorizer.claims, where every value is a string.
-type ArrayClaimFormat string
-
-// Array claim formats. Public captures of REST API events show the
-// bracketed, space-separated form ("[admin video]"); others report
-// "admin,video" or a JSON array. The handlers parse all of them; the flag
-// lets a developer exercise each.
-const (
-	ArraysBracketed ArrayClaimFormat = "brackets" // [admin video]
-	ArraysComma     ArrayClaimFormat = "comma"    // admin,video
-	ArraysJSON      ArrayClaimFormat = "json"     // ["admin","video"]
-)
-
 // Params is the local deployment: what `sam deploy --parameter-overrides`
 // and the existing REST API would provide in AWS. It is read from a JSON
 // file (dev/params.json).
@@ -109,9 +95,7 @@ type Config struct {
 	Functions map[string]Function
 	// Verifier checks tokens for COGNITO_USER_POOLS authorizers.
 	Verifier Verifier
-	// ArrayClaims is how array claims are rendered (ArraysBracketed if "").
-	ArrayClaims ArrayClaimFormat
-	Log         *slog.Logger
+	Log      *slog.Logger
 	// Now and NewRequestID are injectable for tests.
 	Now          func() time.Time
 	NewRequestID func() string

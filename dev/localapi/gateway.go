@@ -46,14 +46,6 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.ArrayClaims == "" {
-		cfg.ArrayClaims = ArraysBracketed
-	}
-	switch cfg.ArrayClaims {
-	case ArraysBracketed, ArraysComma, ArraysJSON:
-	default:
-		return nil, fmt.Errorf("localapi: array claim format %q: want brackets, comma or json", cfg.ArrayClaims)
-	}
 	a, err := build(cfg)
 	if err != nil {
 		return nil, err
@@ -169,7 +161,7 @@ func (g *Gateway) serve(w http.ResponseWriter, req *request) (int, string) {
 			}
 			return g.gatewayResponse(w, req, "UNAUTHORIZED", 0, msg), err.Error()
 		}
-		req.claims = renderClaims(claims, g.cfg.ArrayClaims)
+		req.claims = renderClaims(claims)
 	}
 	if req.m.mock != nil {
 		return g.serveMock(w, req)
@@ -422,7 +414,6 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, req *request) (int, string) 
 	}
 	done := make(chan result, 1)
 	go func() {
-		growStack()
 		defer cancel()
 		defer func() {
 			if p := recover(); p != nil {
@@ -484,27 +475,6 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, req *request) (int, string) 
 	_, _ = w.Write(body)
 	return resp.StatusCode, pi.function
 }
-
-// functionStack is the stack a function invocation is given up front. A new
-// goroutine starts with a small stack, and a DynamoDB call through the AWS
-// SDK's middleware chain is deep enough to outgrow it several times; each
-// growth copies the stack and adjusts every frame on it, which costs more
-// (~30 µs per GET) than the rest of the gateway. Growing it once, while
-// only this frame is on it, costs one small copy.
-const functionStack = 32 << 10
-
-// growStack makes the calling goroutine's stack at least functionStack
-// deep: the array is a local the compiler keeps on the stack, since
-// touchStack, which it cannot see into, could read it.
-//
-//go:noinline
-func growStack() {
-	var b [functionStack]byte
-	touchStack(&b)
-}
-
-//go:noinline
-func touchStack(b *[functionStack]byte) { b[0] = 1 }
 
 // event builds the Lambda proxy event API Gateway REST APIs send: headers
 // and query strings single- (last value) and multi-valued, null when absent;
@@ -598,8 +568,9 @@ func (g *Gateway) binary(contentType string) bool {
 // renderClaims writes claims as a REST API Cognito authorizer passes them:
 // every value a string; exp and iat as Java's Date.toString
 // ("Sun Apr 19 08:06:14 UTC 2020"), other numbers as integers, booleans as
-// "true"/"false", arrays per format.
-func renderClaims(claims map[string]any, format ArrayClaimFormat) map[string]any {
+// "true"/"false", arrays bracketed and space-separated ("[admin video]"),
+// the form public captures of REST API events show.
+func renderClaims(claims map[string]any) map[string]any {
 	out := make(map[string]any, len(claims))
 	for k, v := range claims {
 		switch v := v.(type) {
@@ -620,19 +591,24 @@ func renderClaims(claims map[string]any, format ArrayClaimFormat) map[string]any
 			for i, it := range v {
 				items[i] = fmt.Sprint(it)
 			}
-			switch format {
-			case ArraysComma:
-				out[k] = strings.Join(items, ",")
-			case ArraysJSON:
-				b, _ := json.Marshal(items)
-				out[k] = string(b)
-			default:
-				out[k] = "[" + strings.Join(items, " ") + "]"
-			}
+			out[k] = "[" + strings.Join(items, " ") + "]"
 		default:
 			b, _ := json.Marshal(v)
 			out[k] = string(b)
 		}
 	}
 	return out
+}
+
+// viaJSON returns what a function (or API Gateway) sees of v: the Lambda
+// runtime hands a function its event, and API Gateway its response, as
+// JSON, so v is encoded and decoded (invalid UTF-8 replaced, fields JSON
+// leaves out dropped).
+func viaJSON[T any](v T) (T, error) {
+	var out T
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	return out, err
 }

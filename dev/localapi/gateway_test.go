@@ -517,17 +517,15 @@ func TestAuthorizerRejections(t *testing.T) {
 	}
 }
 
-func TestArrayClaimFormats(t *testing.T) {
+// TestArrayClaimsBracketed: cognito:groups reaches the function as REST API
+// events show it, bracketed and space-separated.
+func TestArrayClaimsBracketed(t *testing.T) {
 	t.Parallel()
-	for format, want := range map[localapi.ArrayClaimFormat]string{
-		localapi.ArraysBracketed: "[admin video]", localapi.ArraysComma: "admin,video", localapi.ArraysJSON: `["admin","video"]`,
-	} {
-		e := newEnv(t, func(cfg *localapi.Config) { cfg.ArrayClaims = format })
-		e.do(t, "GET", "/v1/jobs/j", map[string]string{"Authorization": e.token(t, "bob", "admin", "video")}, "")
-		ev, _ := e.get.last(t)
-		if got := ev.RequestContext.Authorizer["claims"].(map[string]any)["cognito:groups"]; got != want {
-			t.Errorf("format %s: cognito:groups = %q, want %q", format, got, want)
-		}
+	e := newEnv(t, nil)
+	e.do(t, "GET", "/v1/jobs/j", map[string]string{"Authorization": e.token(t, "bob", "admin", "video")}, "")
+	ev, _ := e.get.last(t)
+	if got, want := ev.RequestContext.Authorizer["claims"].(map[string]any)["cognito:groups"], "[admin video]"; got != want {
+		t.Errorf("cognito:groups = %q, want %q", got, want)
 	}
 }
 
@@ -711,7 +709,6 @@ func TestNewRejectsWhatItCannotEmulate(t *testing.T) {
 		{"two stack methods for one route", func(t *testing.T, cfg *localapi.Config) {
 			cfg.Template.Resources["GetJobMethod2"] = cfg.Template.Resources["GetJobMethod"]
 		}, "are both GET /v1/jobs/{id}"},
-		{"array claim format", func(t *testing.T, cfg *localapi.Config) { cfg.ArrayClaims = "yaml" }, "array claim format"},
 	}
 	for _, tt := range tests {
 		tpl, existing, params := loadTemplates(t)

@@ -61,7 +61,6 @@ type Options struct {
 	QueueDelay  time.Duration
 	StepDelay   time.Duration
 	FailureRate float64
-	ArrayClaims string
 	Log         *slog.Logger
 	// Rand drives the worker's failures (tests make it deterministic).
 	Rand func() float64
@@ -301,7 +300,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	}
 	if s.Gateway, err = localapi.New(localapi.Config{
 		Template: tpl, Existing: existing, Params: params, Functions: handlers,
-		Verifier: verifier, ArrayClaims: localapi.ArrayClaimFormat(o.ArrayClaims), Log: log,
+		Verifier: verifier, Log: log,
 	}); err != nil {
 		return nil, err
 	}
