@@ -2,7 +2,9 @@ package samtemplate
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -165,7 +167,7 @@ func FunctionPolicyGrants(t *Template, id string) (FunctionPolicies, error) {
 		case map[string]any:
 			stmts, isDoc := x["Statement"]
 			if !isDoc {
-				for _, k := range sortedKeys(x) {
+				for _, k := range slices.Sorted(maps.Keys(x)) {
 					out.Templates = append(out.Templates, k)
 				}
 				continue
@@ -198,7 +200,7 @@ func policyStatement(v any) (PolicyStatement, error) {
 	st.Effect, _ = m["Effect"].(string)
 	st.Actions = renderList(m["Action"])
 	st.Resources = renderList(m["Resource"])
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch k {
 		case "Sid", "Effect", "Action", "Resource":
 		default:

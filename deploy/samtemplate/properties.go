@@ -3,7 +3,9 @@ package samtemplate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,21 +94,21 @@ func CheckProperties(t *Template) error {
 		if !isMap {
 			errs = append(errs, fmt.Errorf("Globals.Function: not a map"))
 		}
-		for _, k := range sortedKeys(gm) {
+		for _, k := range slices.Sorted(maps.Keys(gm)) {
 			if contains(globalsNotAllowed, k) {
 				errs = append(errs, fmt.Errorf("Globals.Function.%s: SAM does not allow %s in Globals", k, k))
 			}
 		}
 		errs = append(errs, checkStruct("Globals.Function", gm, propertySchemas["AWS::Serverless::Function"], samFunctionExtras, false)...)
 	}
-	for _, k := range sortedKeys(t.Globals) {
+	for _, k := range slices.Sorted(maps.Keys(t.Globals)) {
 		if k != "Function" {
 			if _, ok := propertySchemas["AWS::Serverless::"+k]; !ok {
 				errs = append(errs, fmt.Errorf("Globals.%s: unsupported Globals section", k))
 			}
 		}
 	}
-	for _, id := range sortedKeys(t.Resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[id]
 		path := "Resources." + id + ".Properties"
 		schema, ok := propertySchemas[r.Type]
@@ -176,7 +178,7 @@ func checkStruct(path string, v any, t reflect.Type, extras map[string]reflect.T
 		fields[k] = ft
 	}
 	var errs []error
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ft, ok := fields[k]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s.%s: unknown property%s", path, k, suggest(k, fields)))
@@ -224,7 +226,7 @@ func checkValue(path string, v any, t reflect.Type) []error {
 			return []error{fmt.Errorf("%s: want a map, got %s", path, Render(v))}
 		}
 		var errs []error
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			errs = append(errs, checkValue(path+"."+k, m[k], t.Elem())...)
 		}
 		return errs

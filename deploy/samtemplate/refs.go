@@ -3,6 +3,8 @@ package samtemplate
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,13 +70,13 @@ var lambdaFunctionAttributes = []string{"Arn", "SnapStartResponse.ApplyOn", "Sna
 func References(t *Template) []Reference {
 	var refs []Reference
 	add := func(r Reference) { refs = append(refs, r) }
-	for _, name := range sortedKeys(t.Conditions) {
+	for _, name := range slices.Sorted(maps.Keys(t.Conditions)) {
 		walkRefs("Conditions."+name, t.Conditions[name], true, nil, add)
 	}
-	for _, name := range sortedKeys(t.Globals) {
+	for _, name := range slices.Sorted(maps.Keys(t.Globals)) {
 		walkRefs("Globals."+name, t.Globals[name], false, nil, add)
 	}
-	for _, id := range sortedKeys(t.Resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[id]
 		p := "Resources." + id
 		if r.Condition != "" {
@@ -86,7 +88,7 @@ func References(t *Template) []Reference {
 		walkRefs(p+".Properties", r.Properties, false, nil, add)
 		walkRefs(p+".Metadata", r.Metadata, false, nil, add)
 	}
-	for _, name := range sortedKeys(t.Outputs) {
+	for _, name := range slices.Sorted(maps.Keys(t.Outputs)) {
 		o := t.Outputs[name]
 		walkRefs("Outputs."+name+".Value", o.Value, false, nil, add)
 		walkRefs("Outputs."+name+".Export", o.Export, false, nil, add)
@@ -254,7 +256,7 @@ func walkRefs(path string, v any, inConditions bool, locals map[string]bool, add
 			add(Reference{Kind: KindCondition, Target: c, Path: path, inConditions: true})
 			return
 		}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			walkRefs(path+"."+k, m[k], inConditions, locals, add)
 		}
 		return
@@ -323,7 +325,7 @@ func subRefs(path string, arg any, inConditions bool, locals map[string]bool, ad
 		for k := range locals {
 			inner[k] = true
 		}
-		for _, k := range sortedKeys(vars) {
+		for _, k := range slices.Sorted(maps.Keys(vars)) {
 			inner[k] = true
 			walkRefs(path+"[1]."+k, vars[k], inConditions, locals, add)
 		}
@@ -395,15 +397,6 @@ func dependsOn(v any) []string {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func contains(list []string, s string) bool {
 	for _, e := range list {
 		if e == s {
@@ -449,7 +442,7 @@ func Render(v any) string {
 		return "[" + strings.Join(parts, ", ") + "]"
 	case map[string]any:
 		parts := make([]string, 0, len(x))
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			parts = append(parts, k+": "+Render(x[k]))
 		}
 		return "{" + strings.Join(parts, ", ") + "}"

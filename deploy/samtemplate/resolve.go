@@ -3,8 +3,9 @@ package samtemplate
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,7 +65,7 @@ func NewResolver(t *Template, opt ResolveOptions) (*Resolver, error) {
 			errs = append(errs, fmt.Errorf("parameter %s: not declared by the template", name))
 		}
 	}
-	for _, name := range resolveSortedKeys(t.Parameters) {
+	for _, name := range slices.Sorted(maps.Keys(t.Parameters)) {
 		p := t.Parameters[name]
 		v, given := opt.Parameters[name]
 		if !given {
@@ -202,7 +203,7 @@ func (r *Resolver) value(v any) (any, error) {
 			return r.call(fn, arg)
 		}
 		out := make(map[string]any, len(v))
-		for _, k := range resolveSortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			rv, err := r.value(v[k])
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
@@ -647,15 +648,6 @@ func resolveStringsToAny(s []string) []any {
 		out[i] = v
 	}
 	return out
-}
-
-func resolveSortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Environment returns function id's Environment.Variables (Globals merged

@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	miniserver "github.com/truora/minidyn/server"
 
+	"github.com/deepfoundai/jobs-api/dev/loopback"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
 )
 
@@ -43,14 +43,7 @@ type Server struct {
 // engine until Close. Only loopback addresses are accepted: the engine has
 // no authentication.
 func Start(addr string) (*Server, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("embeddeddb: %w", err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("embeddeddb: %s is not a loopback address", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := loopback.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("embeddeddb: %w", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/deepfoundai/jobs-api/dev/localapi"
 	"github.com/deepfoundai/jobs-api/dev/localevents"
 	"github.com/deepfoundai/jobs-api/dev/localsqs"
+	"github.com/deepfoundai/jobs-api/dev/loopback"
 	"github.com/deepfoundai/jobs-api/dev/web"
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/config"
@@ -176,7 +177,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 
 	apiLn := o.APIListener
 	if apiLn == nil {
-		if apiLn, err = listenLoopback(o.Addr); err != nil {
+		if apiLn, err = loopback.Listen(o.Addr); err != nil {
 			return nil, err
 		}
 	}
@@ -184,7 +185,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	s.APIURL = "http://" + apiLn.Addr().String()
 	dashLn := o.DashboardListener
 	if dashLn == nil && o.DashboardAddr != "" {
-		if dashLn, err = listenLoopback(o.DashboardAddr); err != nil {
+		if dashLn, err = loopback.Listen(o.DashboardAddr); err != nil {
 			return nil, err
 		}
 	}
@@ -202,7 +203,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
-		if evLn, err = listenLoopback(addr); err != nil {
+		if evLn, err = loopback.Listen(addr); err != nil {
 			return nil, err
 		}
 	}
@@ -236,7 +237,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
-		if sqsLn, err = listenLoopback(addr); err != nil {
+		if sqsLn, err = loopback.Listen(addr); err != nil {
 			return nil, err
 		}
 	}
@@ -319,19 +320,6 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	return s, nil
 }
 
-// listenLoopback refuses anything but loopback: the server hands out admin
-// tokens to whoever asks.
-func listenLoopback(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("listen address %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed: the dev identity provider signs tokens for anyone who asks", addr)
-	}
-	return net.Listen("tcp", addr)
-}
-
 func (s *Server) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: loopbackHostOnly(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
@@ -357,8 +345,7 @@ func loopbackHostOnly(h http.Handler) http.Handler {
 		if hh, _, err := net.SplitHostPort(host); err == nil {
 			host = hh
 		}
-		host = strings.Trim(host, "[]")
-		if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		if !loopback.Host(host) {
 			http.Error(w, "this development server answers only on loopback host names (127.0.0.1, localhost)", http.StatusMisdirectedRequest)
 			return
 		}
