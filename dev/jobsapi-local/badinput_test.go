@@ -7,7 +7,7 @@ package main
 // {"error":{"code","message"}} — from the function (lower-case codes) or
 // from API Gateway's gateway responses (upper-case response types) — the
 // CORS rule of whoever answered, never a 5xx, and never anything of another
-// user's jobs. The part-1 suite (internal/apigw/badinput_test.go) covers
+// user's jobs. The handler-level suite (internal/apigw/badinput_test.go) covers
 // the same ground at the handler, with events built by hand.
 
 import (

@@ -23,6 +23,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/worker"
 )
 
@@ -80,24 +81,10 @@ func (w *Worker) setDefaults() {
 		w.Rand = rand.Float64
 	}
 	if w.Sleep == nil {
-		w.Sleep = sleep
+		w.Sleep = jobs.Sleep
 	}
 	if w.Log == nil {
 		w.Log = slog.Default()
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

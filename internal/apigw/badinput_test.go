@@ -26,6 +26,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
@@ -44,38 +45,14 @@ const (
 	biVideoOrigin = "https://video.deepfoundai.com"
 )
 
-// biStore counts the calls that reach the store, so tests can show that
-// malformed input never costs a read and failed requests write nothing.
-type biStore struct {
-	jobs.Store
-	reads, writes atomic.Int64
-}
-
-func (s *biStore) Get(ctx context.Context, id string) (jobs.Job, error) {
-	s.reads.Add(1)
-	return s.Store.Get(ctx, id)
-}
-
-func (s *biStore) GetLatest(ctx context.Context, id string) (jobs.Job, error) {
-	s.reads.Add(1)
-	return s.Store.GetLatest(ctx, id)
-}
-
-func (s *biStore) Create(ctx context.Context, j jobs.Job) error {
-	s.writes.Add(1)
-	return s.Store.Create(ctx, j)
-}
-
-func (s *biStore) Update(ctx context.Context, j jobs.Job) error {
-	s.writes.Add(1)
-	return s.Store.Update(ctx, j)
-}
-
 type biFixture struct {
 	h        *apigw.Handler
 	base     *inmem.Store
-	store    *biStore
 	pipeline *inmem.Pipeline
+	// reads and writes count the calls that reach the store, so tests can
+	// show that malformed input never costs a read and failed requests
+	// write nothing.
+	reads, writes atomic.Int64
 	// secrets are other owners' job ids and prompts: no response to alice,
 	// or to a caller without identity, may contain them.
 	secrets []string
@@ -87,11 +64,17 @@ type biFixture struct {
 func biSetup(t *testing.T) *biFixture {
 	t.Helper()
 	base := inmem.NewStore()
-	store := &biStore{Store: base}
 	pipeline := &inmem.Pipeline{}
+	f := &biFixture{base: base, pipeline: pipeline}
+	store := &mock.Store{
+		GetFn:       func(ctx context.Context, id string) (jobs.Job, error) { f.reads.Add(1); return base.Get(ctx, id) },
+		GetLatestFn: func(ctx context.Context, id string) (jobs.Job, error) { f.reads.Add(1); return base.GetLatest(ctx, id) },
+		CreateFn:    func(ctx context.Context, j jobs.Job) error { f.writes.Add(1); return base.Create(ctx, j) },
+		UpdateFn:    func(ctx context.Context, j jobs.Job) error { f.writes.Add(1); return base.Update(ctx, j) },
+	}
 	svc := &jobs.Service{Store: store, Pipeline: pipeline}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := &biFixture{h: apigw.NewHandler(svc, testenv.AllowedOrigins, log), base: base, store: store, pipeline: pipeline}
+	f.h = apigw.NewHandler(svc, testenv.AllowedOrigins, log)
 	f.h.Identity = apigw.Identity{Issuer: biIssuer, ClientIDs: []string{biClientID}}
 
 	ctx := context.Background()
@@ -114,8 +97,8 @@ func biSetup(t *testing.T) *biFixture {
 		t.Fatalf("seed mallory's submit: %v", err)
 	}
 	f.secrets = []string{biMalloryJob, biMalloryPrompt, biLegacyJob, biLegacyPrompt, jr.JobID, "mallory.mp4"}
-	store.reads.Store(0)
-	store.writes.Store(0)
+	f.reads.Store(0)
+	f.writes.Store(0)
 	return f
 }
 
@@ -434,7 +417,7 @@ func TestBadInputJobID(t *testing.T) {
 			resp, err := f.h.GetJob(context.Background(), req)
 			biCheck(t, f, req, resp, err, tt.wantStatus, tt.wantCode, false)
 			if tt.wantStatus == http.StatusBadRequest {
-				if got := f.store.reads.Load(); got != 0 {
+				if got := f.reads.Load(); got != 0 {
 					t.Errorf("malformed id cost %d store reads, want 0", got)
 				}
 			}
@@ -560,8 +543,8 @@ func TestBadInputIdentity(t *testing.T) {
 			req := biEvent(biGet(tt.id), tt.authorizer, headers)
 			resp, err := f.h.GetJob(context.Background(), req)
 			biCheck(t, f, req, resp, err, tt.wantStatus, tt.wantCode, tt.mayLeak)
-			if tt.wantStatus == http.StatusUnauthorized && f.store.reads.Load() != 0 {
-				t.Errorf("request without identity cost %d store reads, want 0", f.store.reads.Load())
+			if tt.wantStatus == http.StatusUnauthorized && f.reads.Load() != 0 {
+				t.Errorf("request without identity cost %d store reads, want 0", f.reads.Load())
 			}
 
 			// The same identity on submit: 401 cases write nothing.
@@ -569,7 +552,7 @@ func TestBadInputIdentity(t *testing.T) {
 			sresp, err := f.h.SubmitJob(context.Background(), sreq)
 			if tt.wantStatus == http.StatusUnauthorized {
 				biCheck(t, f, sreq, sresp, err, 401, jobs.EUNAUTHORIZED, false)
-				if got := f.store.writes.Load(); got != 0 {
+				if got := f.writes.Load(); got != 0 {
 					t.Errorf("submit without identity made %d writes, want 0", got)
 				}
 			} else {
@@ -684,7 +667,7 @@ func TestBadInputGetJobIgnoresMethodAndBody(t *testing.T) {
 				req.QueryStringParameters = map[string]string{"ownerId": biMallory, "admin": "true"}
 				resp, err := f.h.GetJob(context.Background(), req)
 				biCheck(t, f, req, resp, err, target.wantStatus, target.wantCode, false)
-				if got := f.store.writes.Load(); got != 0 {
+				if got := f.writes.Load(); got != 0 {
 					t.Errorf("GetJob made %d writes, want 0", got)
 				}
 				j, err := f.base.Get(context.Background(), target.id)
@@ -821,7 +804,7 @@ func TestBadInputSubmitBody(t *testing.T) {
 			}
 			queued := len(f.pipeline.Jobs()) - 1 // mallory's, from the set-up
 			if tt.wantStatus >= 400 {
-				if got := f.store.writes.Load(); got != 0 {
+				if got := f.writes.Load(); got != 0 {
 					t.Errorf("rejected submit made %d writes, want 0", got)
 				}
 				if queued != 0 {

@@ -19,7 +19,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
+	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
@@ -85,21 +87,6 @@ func FuzzCaller(f *testing.F) {
 
 const fzIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE"
 
-// fzStore accepts every write and holds nothing: submits through the handler
-// can be fuzzed without growing memory.
-type fzStore struct{}
-
-func (fzStore) Get(context.Context, string) (jobs.Job, error) {
-	return jobs.Job{}, jobs.Errorf(jobs.ENOTFOUND, "No job with that id.")
-}
-func (s fzStore) GetLatest(ctx context.Context, id string) (jobs.Job, error) { return s.Get(ctx, id) }
-func (fzStore) Create(context.Context, jobs.Job) error                       { return nil }
-func (fzStore) Update(context.Context, jobs.Job) error                       { return nil }
-
-type fzPipeline struct{}
-
-func (fzPipeline) Enqueue(context.Context, jobs.Job) error { return nil }
-
 func FuzzDecodeSubmit(f *testing.F) {
 	for _, s := range []struct {
 		contentType, body string
@@ -140,7 +127,19 @@ func FuzzDecodeSubmit(f *testing.F) {
 		f.Add(s.contentType, []byte(s.body), s.b64)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := apigw.NewHandler(&jobs.Service{Store: fzStore{}, Pipeline: fzPipeline{}, Log: log}, testenv.AllowedOrigins, log)
+	// A store that accepts every write and holds nothing, so submits can
+	// be fuzzed without growing memory.
+	store := &mock.Store{
+		GetFn: func(context.Context, string) (jobs.Job, error) {
+			return jobs.Job{}, jobs.Errorf(jobs.ENOTFOUND, "No job with that id.")
+		},
+		GetLatestFn: func(context.Context, string) (jobs.Job, error) {
+			return jobs.Job{}, jobs.Errorf(jobs.ENOTFOUND, "No job with that id.")
+		},
+		CreateFn: func(context.Context, jobs.Job) error { return nil },
+		UpdateFn: func(context.Context, jobs.Job) error { return nil },
+	}
+	h := apigw.NewHandler(&jobs.Service{Store: store, Pipeline: &inmem.Pipeline{}, Log: log}, testenv.AllowedOrigins, log)
 	f.Fuzz(func(t *testing.T, contentType string, body []byte, b64 bool) {
 		req := events.APIGatewayProxyRequest{
 			HTTPMethod:        http.MethodPost,

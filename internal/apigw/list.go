@@ -109,20 +109,13 @@ func queryParams(req *events.APIGatewayProxyRequest) (map[string]string, error) 
 		vs := all[k]
 		switch {
 		case !listParams[k]:
-			return nil, jobs.Errorf(jobs.EINVALID, "%s: unknown query parameter; use status, limit, cursor, scope, order or ids", truncateName(k))
+			return nil, jobs.Errorf(jobs.EINVALID, "%s: unknown query parameter; use status, limit, cursor, scope, order or ids", jobs.Clip(k, 32))
 		case len(vs) > 1 && k != "status":
 			return nil, jobs.Errorf(jobs.EINVALID, "%s: give it once", k)
 		}
 		out[k] = strings.Join(vs, ",")
 	}
 	return out, nil
-}
-
-func truncateName(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "…"
-	}
-	return s
 }
 
 func listRequest(p map[string]string) (jobs.ListRequest, error) {

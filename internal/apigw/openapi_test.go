@@ -27,6 +27,7 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/test/jobstest"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 )
@@ -172,18 +173,6 @@ func oaValidate(t *testing.T, ev events.APIGatewayProxyRequest, resp events.APIG
 	return openapi3filter.ValidateResponse(context.Background(), in)
 }
 
-// oaBroken is a store and index that fail every call with err.
-type oaBroken struct{ err error }
-
-func (b oaBroken) Get(context.Context, string) (jobs.Job, error)       { return jobs.Job{}, b.err }
-func (b oaBroken) GetLatest(context.Context, string) (jobs.Job, error) { return jobs.Job{}, b.err }
-func (b oaBroken) Create(context.Context, jobs.Job) error              { return b.err }
-func (b oaBroken) Update(context.Context, jobs.Job) error              { return b.err }
-func (b oaBroken) Query(context.Context, jobs.IndexQuery) (jobs.IndexPage, error) {
-	return jobs.IndexPage{}, b.err
-}
-func (b oaBroken) GetMany(context.Context, []string) ([]jobs.Job, error) { return nil, b.err }
-
 var oaNow = jobstest.T0.Add(time.Hour)
 
 // oaHandlers returns handlers over a seeded in-memory store, one over a
@@ -211,15 +200,19 @@ func oaHandlers(t *testing.T) (ok, unavailable, broken, noPipeline *apigw.Handle
 		}
 	}
 	log := slog.New(slog.DiscardHandler)
-	mk := func(s jobs.Store, p jobs.Pipeline) *apigw.Handler {
-		svc := &jobs.Service{Store: s, Pipeline: p, Now: func() time.Time { return oaNow }, Log: log}
+	mk := func(s jobs.Store, x jobs.Index, p jobs.Pipeline) *apigw.Handler {
+		svc := &jobs.Service{Store: s, Index: x, Pipeline: p, Now: func() time.Time { return oaNow }, Log: log}
 		return apigw.NewHandler(svc, testenv.AllowedOrigins, log)
 	}
-	down := &inmem.Pipeline{Fail: func(jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }}
-	return mk(store, &inmem.Pipeline{}),
-		mk(oaBroken{jobs.Errorf(jobs.EUNAVAILABLE, "throttled")}, &inmem.Pipeline{}),
-		mk(oaBroken{errors.New("AccessDeniedException: no")}, &inmem.Pipeline{}),
-		mk(inmem.NewStore(), down)
+	failing := func(err error) *apigw.Handler {
+		return mk(mock.FailingStore(err), mock.FailingIndex(err), &inmem.Pipeline{})
+	}
+	down := &mock.Pipeline{EnqueueFn: func(context.Context, jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }}
+	empty := inmem.NewStore()
+	return mk(store, store, &inmem.Pipeline{}),
+		failing(jobs.Errorf(jobs.EUNAVAILABLE, "throttled")),
+		failing(errors.New("AccessDeniedException: no")),
+		mk(empty, empty, down)
 }
 
 type oaCase struct {

@@ -120,7 +120,7 @@ func checkNames(prefix string, fields map[string]json.RawMessage, known map[stri
 		case prefix == "" && serverOwned[name]:
 			return jobs.Errorf(jobs.EINVALID, "%s: set by the server; remove it from the request", name)
 		case !known[name]:
-			return jobs.Errorf(jobs.EINVALID, "%s%s: unknown field", prefix, clip(name, maxEchoedName))
+			return jobs.Errorf(jobs.EINVALID, "%s%s: unknown field", prefix, jobs.Clip(name, maxEchoedName))
 		}
 	}
 	return nil
@@ -134,7 +134,7 @@ func strictError(path string, err error) error {
 		if path != "" {
 			path += "."
 		}
-		return jobs.Errorf(jobs.EINVALID, "%s%s: repeated field", path, clip(dup.Name, maxEchoedName))
+		return jobs.Errorf(jobs.EINVALID, "%s%s: repeated field", path, jobs.Clip(dup.Name, maxEchoedName))
 	}
 	if path == "" {
 		return jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
@@ -164,15 +164,6 @@ func decodeError(err error) error {
 // maxEchoedName bounds how much of a client's field name an error message
 // repeats: enough to spot a typo, never the body echoed back.
 const maxEchoedName = 64
-
-// clip returns s cut to at most n runes, marked with "…" when cut.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
-}
 
 func jsonKind(goKind string) string {
 	switch goKind {

@@ -35,8 +35,8 @@ import (
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/config"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
-	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/test/testenv"
 )
 
@@ -118,7 +118,7 @@ type ftEnv struct {
 	table    string
 	faults   *ftFaults
 	store    *dynamodb.Store
-	pipeline *inmem.Pipeline
+	pipeline *mock.Pipeline
 	h        *apigw.Handler
 }
 
@@ -128,7 +128,7 @@ func newFTEnv(t *testing.T, endpoint string) *ftEnv {
 	if endpoint == "" {
 		endpoint = testenv.Endpoint(t)
 	}
-	e := &ftEnv{client: ftClient(t, endpoint), raw: raw, table: table, faults: &ftFaults{}, pipeline: &inmem.Pipeline{}}
+	e := &ftEnv{client: ftClient(t, endpoint), raw: raw, table: table, faults: &ftFaults{}, pipeline: &mock.Pipeline{}}
 	e.store = dynamodb.New(ftAPI{API: e.client, faults: e.faults}, table)
 	svc := &jobs.Service{Store: e.store, Pipeline: e.pipeline, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	e.h = apigw.NewHandler(svc, testenv.AllowedOrigins, svc.Log)
@@ -298,7 +298,7 @@ func TestFaultThrottlingOutlastsRetries(t *testing.T) {
 
 			resp, err = e.h.SubmitJob(ctx, ftSubmit(`{"prompt":"a cat"}`, ""))
 			ftWant503(t, ctx, resp, err)
-			if got := len(e.pipeline.Jobs()); got != 0 {
+			if got := len(e.pipeline.Accepted()); got != 0 {
 				t.Errorf("a submit whose write failed handed off %d jobs, want 0", got)
 			}
 			if items := ftScan(t, e); len(items) != 1 {
@@ -392,7 +392,7 @@ func TestFaultEndpointNeverAnswers(t *testing.T) {
 	ftWant503(t, ctx, resp, err)
 	resp, err = e.h.SubmitJob(ctx, ftSubmit(`{"prompt":"a cat"}`, ""))
 	ftWant503(t, ctx, resp, err)
-	if got := len(e.pipeline.Jobs()); got != 0 {
+	if got := len(e.pipeline.Accepted()); got != 0 {
 		t.Errorf("handed off %d jobs whose write timed out, want 0", got)
 	}
 }
@@ -422,7 +422,7 @@ func TestFaultEndpointUnreachable(t *testing.T) {
 // ENQUEUE_FAILED, whole, and the client is told to retry.
 func TestFaultHandOffFailsAfterWrite(t *testing.T) {
 	e := newFTEnv(t, "")
-	e.pipeline.Fail = func(jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }
+	e.pipeline.EnqueueFn = func(context.Context, jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }
 
 	ctx, cancel := ftFunctionDeadline(t, e.store)
 	defer cancel()
@@ -452,7 +452,7 @@ func TestFaultHandOffAndMarkFailedBothFail(t *testing.T) {
 	e := newFTEnv(t, "")
 	var queueDown atomic.Bool
 	queueDown.Store(true)
-	e.pipeline.Fail = func(jobs.Job) error {
+	e.pipeline.EnqueueFn = func(context.Context, jobs.Job) error {
 		if queueDown.Load() {
 			return jobs.Errorf(jobs.EUNAVAILABLE, "queue down")
 		}
@@ -480,7 +480,7 @@ func TestFaultHandOffAndMarkFailedBothFail(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusAccepted || resp.Headers["Idempotent-Replayed"] != "true" {
 		t.Fatalf("retry = %d %v %s, %v; want 202 replayed", resp.StatusCode, resp.Headers, resp.Body, err)
 	}
-	if q := e.pipeline.Jobs(); len(q) != 0 {
+	if q := e.pipeline.Accepted(); len(q) != 0 {
 		t.Errorf("handed off %v, want nothing (only ENQUEUE_FAILED jobs are sent again)", q)
 	}
 	if after := ftWholeItems(t, e); len(after) != 1 || after[0].Version != 1 {
@@ -522,7 +522,7 @@ func TestFaultDuplicateSubmitDeliveries(t *testing.T) {
 	if len(all) != 1 || all[0].Version != 1 || all[0].Status != jobs.Queued {
 		t.Errorf("table = %+v, want one QUEUED v1 job", all)
 	}
-	for _, q := range e.pipeline.Jobs() {
+	for _, q := range e.pipeline.Accepted() {
 		if q.ID != all[0].ID {
 			t.Errorf("handed off %s, want only %s", q.ID, all[0].ID)
 		}
@@ -544,7 +544,7 @@ func TestFaultDuplicateSubmitDeliveries(t *testing.T) {
 // it must submit again with a new key.
 func TestFaultDuplicateAfterFailedHandOff(t *testing.T) {
 	e := newFTEnv(t, "")
-	e.pipeline.Fail = func(jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }
+	e.pipeline.EnqueueFn = func(context.Context, jobs.Job) error { return jobs.Errorf(jobs.EUNAVAILABLE, "queue down") }
 	resp, err := e.h.SubmitJob(context.Background(), ftSubmit(`{"prompt":"a cat"}`, "k-failed"))
 	ftWant503(t, context.Background(), resp, err)
 	if all := ftWholeItems(t, e); len(all) != 1 || all[0].Status != jobs.Failed || all[0].Version != 2 {
@@ -553,12 +553,12 @@ func TestFaultDuplicateAfterFailedHandOff(t *testing.T) {
 
 	// The queue is back: a retry with the same key requeues that same job
 	// (the pipeline never saw it and no client was told it was accepted).
-	e.pipeline.Fail = nil
+	e.pipeline.EnqueueFn = nil
 	resp, err = e.h.SubmitJob(context.Background(), ftSubmit(`{"prompt":"a cat"}`, "k-failed"))
 	if err != nil || resp.StatusCode != http.StatusAccepted || !strings.Contains(resp.Body, `"status":"QUEUED"`) || resp.Headers["Idempotent-Replayed"] != "true" {
 		t.Errorf("retry = %d %v %s, %v; want 202 replaying the requeued job", resp.StatusCode, resp.Headers, resp.Body, err)
 	}
-	if got := len(e.pipeline.Jobs()); got != 1 {
+	if got := len(e.pipeline.Accepted()); got != 1 {
 		t.Errorf("the requeued job was handed off %d times, want 1", got)
 	}
 	all := ftWholeItems(t, e)

@@ -353,22 +353,11 @@ func (s *Store) batchGet(ctx context.Context, ids []string, consistent bool) ([]
 				break
 			}
 			d := min(batchBackoffMax, batchBackoffBase<<min(attempt, 10))
-			if err := sleep(ctx, time.Duration(rand.Int64N(int64(d))+1)); err != nil {
+			if err := jobs.Sleep(ctx, time.Duration(rand.Int64N(int64(d))+1)); err != nil {
 				return nil, jobs.Wrap(jobs.EUNAVAILABLE, errors.Join(errors.New("BatchGetItem: unprocessed keys left at the deadline"), err),
 					jobs.MsgStoreBusy)
 			}
 		}
 	}
 	return out, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -14,9 +14,13 @@ func TestIndexContract(t *testing.T) {
 	})
 }
 
-func TestLifecycle(t *testing.T) {
-	jobstest.TestLifecycle(t, func(t *testing.T) jobstest.Backend {
-		s := inmem.NewStore()
-		return jobstest.Backend{Store: s, Index: s}
-	})
+func backend(*testing.T) jobstest.Backend {
+	s := inmem.NewStore()
+	return jobstest.Backend{Store: s, Index: s}
 }
+
+// The service over the in-memory store: pipeline events, cancels and
+// idempotent submits racing each other, listings and retention.
+func TestServiceAdvance(t *testing.T) { jobstest.TestAdvance(t, backend) }
+func TestServiceCancel(t *testing.T)  { jobstest.TestCancel(t, backend) }
+func TestServiceListing(t *testing.T) { jobstest.TestListing(t, backend) }

@@ -69,45 +69,32 @@ func clone(j jobs.Job) jobs.Job {
 	return j
 }
 
-// Pipeline records enqueued jobs in order, or fails with Err when set.
-// Safe for concurrent use.
+// Pipeline accepts every job and remembers the most recent
+// PipelineMemory of them, in order: a long run of tests or a fuzzer cannot
+// make it grow without bound. Faults belong to the scripted fake
+// (mock.Pipeline). Safe for concurrent use.
 type Pipeline struct {
 	mu   sync.Mutex
 	jobs []jobs.Job
-	// Fail, if set, is called for each Enqueue and its error returned.
-	Fail func(jobs.Job) error
-	// C, if set, receives each enqueued job (the local worker reads it).
-	C chan jobs.Job
 }
+
+// PipelineMemory is how many of the latest jobs a Pipeline remembers.
+const PipelineMemory = 1000
 
 var _ jobs.Pipeline = (*Pipeline)(nil)
 
-// Enqueue records j.
-func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
-	if p.Fail != nil {
-		if err := p.Fail(j); err != nil {
-			return err
-		}
-	}
-	if p.C != nil {
-		// A cancelled context wins over a ready channel, so a failed
-		// Enqueue never hands the job over.
-		if err := ctx.Err(); err != nil {
-			return jobs.Wrap(jobs.EUNAVAILABLE, err, "The video pipeline is not accepting jobs; retry shortly.")
-		}
-		select {
-		case p.C <- j:
-		case <-ctx.Done():
-			return jobs.Wrap(jobs.EUNAVAILABLE, ctx.Err(), "The video pipeline is not accepting jobs; retry shortly.")
-		}
-	}
+// Enqueue accepts j.
+func (p *Pipeline) Enqueue(_ context.Context, j jobs.Job) error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.jobs) == PipelineMemory {
+		p.jobs = append(p.jobs[:0], p.jobs[1:]...)
+	}
 	p.jobs = append(p.jobs, j)
-	p.mu.Unlock()
 	return nil
 }
 
-// Jobs returns what was enqueued so far.
+// Jobs returns the remembered jobs, oldest first.
 func (p *Pipeline) Jobs() []jobs.Job {
 	p.mu.Lock()
 	defer p.mu.Unlock()

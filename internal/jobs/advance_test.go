@@ -9,6 +9,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 )
 
 func intp(n int) *int { return &n }
@@ -202,8 +203,8 @@ func TestAdvance(t *testing.T) {
 			t.Parallel()
 			base := inmem.NewStore()
 			cur := seed(t, base, tt.current)
-			store := backedStore(base)
-			store.GetFn = strictStore(t).GetFn // read-modify-write must read strongly consistent
+			store := mock.BackedStore(base)
+			store.GetFn = mock.StrictStore(t).GetFn // read-modify-write must read strongly consistent
 			updates := 0
 			store.UpdateFn = func(ctx context.Context, j jobs.Job) error { updates++; return base.Update(ctx, j) }
 			e := newEnv(t, store, nil)
@@ -315,7 +316,7 @@ func TestEventValidate(t *testing.T) {
 func TestAdvanceInvalidEventNeverTouchesTheStore(t *testing.T) {
 	t.Parallel()
 	for _, tt := range invalidEvents {
-		e := newEnv(t, strictStore(t), nil)
+		e := newEnv(t, mock.StrictStore(t), nil)
 		got, outcome, err := e.svc.Advance(context.Background(), tt.ev)
 		wantCode(t, "Advance("+tt.name+")", err, jobs.EINVALID)
 		if outcome != "" {
@@ -339,7 +340,7 @@ func TestAdvanceRetriesAfterAConcurrentWrite(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
 	seed(t, base, advProcessing(10))
-	store := backedStore(base)
+	store := mock.BackedStore(base)
 	reads, updates := 0, 0
 	store.GetLatestFn = func(ctx context.Context, id string) (jobs.Job, error) { reads++; return base.GetLatest(ctx, id) }
 	store.UpdateFn = func(ctx context.Context, j jobs.Job) error {
@@ -377,7 +378,7 @@ func TestAdvanceRetryReevaluatesTheEvent(t *testing.T) {
 	// turns out to be stale and nothing more is written.
 	base := inmem.NewStore()
 	seed(t, base, advProcessing(10))
-	store := backedStore(base)
+	store := mock.BackedStore(base)
 	updates := 0
 	store.UpdateFn = func(ctx context.Context, j jobs.Job) error {
 		updates++
@@ -405,7 +406,7 @@ func TestAdvanceGivesUpUnderContention(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
 	seed(t, base, advProcessing(10))
-	store := backedStore(base)
+	store := mock.BackedStore(base)
 	conflict := jobs.Errorf(jobs.ECONFLICT, "changed")
 	updates := 0
 	store.UpdateFn = func(context.Context, jobs.Job) error { updates++; return conflict }
@@ -439,7 +440,7 @@ func TestAdvanceDoesNotRetryOtherErrors(t *testing.T) {
 	for _, tt := range tests {
 		base := inmem.NewStore()
 		seed(t, base, advProcessing(10))
-		store := backedStore(base)
+		store := mock.BackedStore(base)
 		updates := 0
 		store.UpdateFn = func(context.Context, jobs.Job) error { updates++; return tt.err }
 		e := newEnv(t, store, nil)
@@ -453,7 +454,7 @@ func TestAdvanceDoesNotRetryOtherErrors(t *testing.T) {
 
 func TestAdvanceReadError(t *testing.T) {
 	t.Parallel()
-	store := strictStore(t)
+	store := mock.StrictStore(t)
 	store.GetLatestFn = func(context.Context, string) (jobs.Job, error) {
 		return jobs.Job{}, jobs.Errorf(jobs.EUNAVAILABLE, "busy")
 	}

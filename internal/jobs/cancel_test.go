@@ -8,6 +8,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 )
 
 func TestCancel(t *testing.T) {
@@ -60,8 +61,8 @@ func TestCancel(t *testing.T) {
 			t.Parallel()
 			base := inmem.NewStore()
 			cur := seed(t, base, tt.current)
-			store := backedStore(base)
-			store.GetFn = strictStore(t).GetFn
+			store := mock.BackedStore(base)
+			store.GetFn = mock.StrictStore(t).GetFn
 			updates := 0
 			store.UpdateFn = func(ctx context.Context, j jobs.Job) error { updates++; return base.Update(ctx, j) }
 			e := newEnv(t, store, nil)
@@ -131,7 +132,7 @@ func TestCancelConflictNamesTheStatus(t *testing.T) {
 
 func TestCancelBadOrUnknownID(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, strictStore(t), nil)
+	e := newEnv(t, mock.StrictStore(t), nil)
 	_, err := e.svc.Cancel(context.Background(), alice, "../etc")
 	wantCode(t, "Cancel(malformed)", err, jobs.EINVALID)
 

@@ -46,15 +46,15 @@ func fzParts(sortKey, id string, done bool, n int) []cursorPart {
 	return parts
 }
 
-// fzCountingIndex counts the reads a listing makes.
-type fzCountingIndex struct{ queries, gets atomic.Int64 }
+// countingIndex counts the reads a listing makes.
+type countingIndex struct{ queries, gets atomic.Int64 }
 
-func (x *fzCountingIndex) Query(context.Context, IndexQuery) (IndexPage, error) {
+func (x *countingIndex) Query(context.Context, IndexQuery) (IndexPage, error) {
 	x.queries.Add(1)
 	return IndexPage{}, nil
 }
 
-func (x *fzCountingIndex) GetMany(context.Context, []string) ([]Job, error) {
+func (x *countingIndex) GetMany(context.Context, []string) ([]Job, error) {
 	x.gets.Add(1)
 	return nil, nil
 }
@@ -115,7 +115,7 @@ func FuzzCursor(f *testing.F) {
 				t.Fatalf("decodeCursor accepted %q, which the service never issues (it issues %q for %+v)", in, canon, parts)
 			}
 		}
-		ix := &fzCountingIndex{}
+		ix := &countingIndex{}
 		svc := &Service{Index: ix, CursorKey: fzCursorKey}
 		if in != "" {
 			_, err := svc.List(context.Background(), fzAlice, ListRequest{Cursor: in})

@@ -472,15 +472,19 @@ func (s *Service) update(ctx context.Context, id string, change func(Job) (Job, 
 		}
 		lastErr = err
 		// Racing writers retry in lock-step without a little jitter.
-		if err := sleep(ctx, time.Duration(mrand.Int64N(int64(5*time.Millisecond)))); err != nil {
+		if err := Sleep(ctx, time.Duration(mrand.Int64N(int64(5*time.Millisecond)))); err != nil {
 			return Job{}, "", Wrap(EUNAVAILABLE, err, "The job is being changed concurrently; retry shortly.")
 		}
 	}
 	return Job{}, "", Wrap(EUNAVAILABLE, errors.Join(errors.New("too much contention"), lastErr), "The job is being changed concurrently; retry shortly.")
 }
 
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx is done, and returns ctx.Err() if ctx
+// ended first (at once, for d <= 0 and a done ctx).
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

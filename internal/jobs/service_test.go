@@ -10,6 +10,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
+	"github.com/deepfoundai/jobs-api/internal/mock"
 )
 
 var (
@@ -32,7 +33,7 @@ func queuedJob(id, owner string) jobs.Job {
 func TestGetMalformedIDNeverReadsTheStore(t *testing.T) {
 	t.Parallel()
 	for _, id := range []string{"", "../x", "a/b", "%2F", "<script>", strings.Repeat("a", 129)} {
-		e := newEnv(t, strictStore(t), nil)
+		e := newEnv(t, mock.StrictStore(t), nil)
 		j, err := e.svc.Get(context.Background(), alice, id)
 		wantCode(t, "Get("+id+")", err, jobs.EINVALID)
 		wantJob(t, "Get("+id+") job", j, jobs.Job{})
@@ -71,7 +72,7 @@ func TestGet(t *testing.T) {
 				"job_expiring": seed(t, base, expiring),
 			}
 			// Get is a plain read: no strongly consistent read, no writes.
-			store := strictStore(t)
+			store := mock.StrictStore(t)
 			store.GetFn = base.Get
 			e := newEnv(t, store, nil)
 			e.clock.Set(tt.now)
@@ -113,7 +114,7 @@ func TestGetNotFoundIsIndistinguishable(t *testing.T) {
 func TestGetPassesStoreErrorsThrough(t *testing.T) {
 	t.Parallel()
 	cause := errors.New("throttled")
-	store := strictStore(t)
+	store := mock.StrictStore(t)
 	store.GetFn = func(context.Context, string) (jobs.Job, error) {
 		return jobs.Job{}, jobs.Wrap(jobs.EUNAVAILABLE, cause, "busy")
 	}
@@ -128,7 +129,7 @@ func TestGetPassesStoreErrorsThrough(t *testing.T) {
 func TestSubmitHappyPath(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
-	pipe := &fakePipeline{}
+	pipe := &mock.Pipeline{}
 	e := newEnv(t, base, pipe)
 	now := t0.Add(42 * time.Minute)
 	e.clock.Set(now)
@@ -159,7 +160,7 @@ func TestSubmitHappyPath(t *testing.T) {
 func TestSubmitDefaultIDsAreGenerated(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
-	svc := &jobs.Service{Store: base, Pipeline: &fakePipeline{}}
+	svc := &jobs.Service{Store: base, Pipeline: &mock.Pipeline{}}
 	a, errA := svc.Submit(context.Background(), alice, spec, "")
 	b, errB := svc.Submit(context.Background(), alice, spec, "")
 	if errA != nil || errB != nil {
@@ -192,7 +193,7 @@ func TestSubmitRejectsBeforeWriting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, strictStore(t), strictPipeline(t))
+			e := newEnv(t, mock.StrictStore(t), mock.StrictPipeline(t))
 			res, err := e.svc.Submit(context.Background(), tt.caller, tt.spec, tt.key)
 			wantCode(t, "Submit", err, tt.want)
 			wantJob(t, "Submit result", res.Job, jobs.Job{})
@@ -203,7 +204,7 @@ func TestSubmitRejectsBeforeWriting(t *testing.T) {
 func TestSubmitKeyOf255IsAccepted(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
-	e := newEnv(t, base, &fakePipeline{})
+	e := newEnv(t, base, &mock.Pipeline{})
 	key := strings.Repeat("k", jobs.MaxIdempotencyKeyLen)
 	res, err := e.svc.Submit(context.Background(), alice, spec, key)
 	if err != nil {
@@ -231,10 +232,10 @@ func TestSubmitCreateFailsEnqueuesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := strictStore(t)
+			store := mock.StrictStore(t)
 			creates := 0
 			store.CreateFn = func(context.Context, jobs.Job) error { creates++; return tt.err }
-			e := newEnv(t, store, strictPipeline(t))
+			e := newEnv(t, store, mock.StrictPipeline(t))
 			_, err := e.svc.Submit(context.Background(), alice, spec, tt.key)
 			wantCode(t, "Submit", err, tt.want)
 			if !errors.Is(err, tt.err) {
@@ -251,7 +252,7 @@ func TestSubmitPipelineFailureMarksJobFailed(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
 	cause := errors.New("sqs: AccessDenied")
-	pipe := &fakePipeline{EnqueueFn: func(context.Context, jobs.Job) error { return cause }}
+	pipe := &mock.Pipeline{EnqueueFn: func(context.Context, jobs.Job) error { return cause }}
 	e := newEnv(t, base, pipe)
 	now := t0.Add(time.Minute)
 	e.clock.Set(now)
@@ -291,7 +292,7 @@ func TestSubmitPipelineFailureMarksJobFailed(t *testing.T) {
 func TestSubmitMarksFailedDespiteCallerDeadline(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
-	store := backedStore(base)
+	store := mock.BackedStore(base)
 	store.UpdateFn = func(ctx context.Context, j jobs.Job) error {
 		if err := ctx.Err(); err != nil {
 			t.Errorf("mark-failed Update ctx.Err() = %v, want a live context", err)
@@ -301,7 +302,7 @@ func TestSubmitMarksFailedDespiteCallerDeadline(t *testing.T) {
 		}
 		return base.Update(ctx, j)
 	}
-	pipe := &fakePipeline{EnqueueFn: func(ctx context.Context, _ jobs.Job) error { return ctx.Err() }}
+	pipe := &mock.Pipeline{EnqueueFn: func(ctx context.Context, _ jobs.Job) error { return ctx.Err() }}
 	e := newEnv(t, store, pipe)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -320,7 +321,7 @@ func TestSubmitMarksFailedDespiteCallerDeadline(t *testing.T) {
 func TestSubmitHandoffOutcomeUnknownKeepsTheJobQueued(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
-	pipe := &fakePipeline{EnqueueFn: func(context.Context, jobs.Job) error {
+	pipe := &mock.Pipeline{EnqueueFn: func(context.Context, jobs.Job) error {
 		return jobs.Wrap(jobs.EUNAVAILABLE, fmt.Errorf("%w: timeout", jobs.ErrHandoffUnknown), "The job could not be accepted right now; retry shortly.")
 	}}
 	e := newEnv(t, base, pipe)
@@ -346,13 +347,13 @@ func TestSubmitHandoffOutcomeUnknownKeepsTheJobQueued(t *testing.T) {
 func TestSubmitPipelineAndMarkFailedBothFail(t *testing.T) {
 	t.Parallel()
 	base := inmem.NewStore()
-	store := backedStore(base)
+	store := mock.BackedStore(base)
 	updates := 0
 	store.UpdateFn = func(context.Context, jobs.Job) error {
 		updates++
 		return jobs.Wrap(jobs.EUNAVAILABLE, errors.New("ddb throttled"), "busy")
 	}
-	pipe := &fakePipeline{EnqueueFn: func(context.Context, jobs.Job) error { return errors.New("sqs down") }}
+	pipe := &mock.Pipeline{EnqueueFn: func(context.Context, jobs.Job) error { return errors.New("sqs down") }}
 	e := newEnv(t, store, pipe)
 
 	_, err := e.svc.Submit(context.Background(), alice, spec, "")
@@ -389,10 +390,10 @@ func TestSubmitIdempotency(t *testing.T) {
 	t.Parallel()
 	const key = "order-42"
 	id := jobs.IdempotentID(alice.Subject, key)
-	first := func(t *testing.T) (*env, *inmem.Store, *fakePipeline, jobs.Job) {
+	first := func(t *testing.T) (*env, *inmem.Store, *mock.Pipeline, jobs.Job) {
 		t.Helper()
 		base := inmem.NewStore()
-		pipe := &fakePipeline{}
+		pipe := &mock.Pipeline{}
 		e := newEnv(t, base, pipe)
 		res, err := e.svc.Submit(context.Background(), alice, spec, key)
 		if err != nil || res.Replayed {
@@ -499,11 +500,11 @@ func TestSubmitIdempotency(t *testing.T) {
 		t.Parallel()
 		base := inmem.NewStore()
 		seed(t, base, queuedJob(id, alice.Subject))
-		store := backedStore(base)
+		store := mock.BackedStore(base)
 		store.GetLatestFn = func(context.Context, string) (jobs.Job, error) {
 			return jobs.Job{}, jobs.Errorf(jobs.EUNAVAILABLE, "busy")
 		}
-		e := newEnv(t, store, strictPipeline(t))
+		e := newEnv(t, store, mock.StrictPipeline(t))
 		_, err := e.svc.Submit(context.Background(), alice, spec, key)
 		wantCode(t, "Submit", err, jobs.EUNAVAILABLE)
 	})
@@ -530,7 +531,7 @@ func TestSubmitDerivedIDCollisionWithAnotherJob(t *testing.T) {
 			j := queuedJob(id, tt.owner)
 			j.IdempotencyKey = tt.key
 			seed(t, base, j)
-			e := newEnv(t, base, strictPipeline(t))
+			e := newEnv(t, base, mock.StrictPipeline(t))
 			res, err := e.svc.Submit(context.Background(), alice, spec, key)
 			wantCode(t, "Submit", err, jobs.EUNPROCESSABLE)
 			wantJob(t, "Submit result", res.Job, jobs.Job{})
@@ -546,7 +547,7 @@ func TestSubmitIdempotentRetryRequeuesAFailedHandOff(t *testing.T) {
 	const key = "retry-after-503"
 	base := inmem.NewStore()
 	down := errors.New("sqs down")
-	pipe := &fakePipeline{EnqueueFn: func(context.Context, jobs.Job) error { return down }}
+	pipe := &mock.Pipeline{EnqueueFn: func(context.Context, jobs.Job) error { return down }}
 	e := newEnv(t, base, pipe)
 	id := jobs.IdempotentID(alice.Subject, key)
 

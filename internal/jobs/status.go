@@ -72,12 +72,15 @@ func (s Status) rank() int {
 func ParseStatus(s string) (Status, error) {
 	st := Status(s)
 	if !st.Valid() {
-		return "", Errorf(EINVALID, "unknown status %q: want one of QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED", truncate(s, 32))
+		return "", Errorf(EINVALID, "unknown status %q: want one of QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED", Clip(s, 32))
 	}
 	return st, nil
 }
 
-func truncate(s string, n int) string {
+// Clip returns s cut to at most n characters (runes, so never inside a
+// UTF-8 sequence), marked with "…" when cut: for echoing a caller's input
+// in an error message without echoing all of it.
+func Clip(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s

@@ -74,13 +74,50 @@ func BackedStore(base jobs.Store) *Store {
 	return &Store{GetFn: base.Get, GetLatestFn: base.GetLatest, CreateFn: base.Create, UpdateFn: base.Update}
 }
 
+// FailingStore returns a Store every method of which returns err.
+func FailingStore(err error) *Store {
+	return &Store{
+		GetFn:       func(context.Context, string) (jobs.Job, error) { return jobs.Job{}, err },
+		GetLatestFn: func(context.Context, string) (jobs.Job, error) { return jobs.Job{}, err },
+		CreateFn:    func(context.Context, jobs.Job) error { return err },
+		UpdateFn:    func(context.Context, jobs.Job) error { return err },
+	}
+}
+
+// Index is a jobs.Index whose methods call the matching fields.
+type Index struct {
+	QueryFn   func(ctx context.Context, q jobs.IndexQuery) (jobs.IndexPage, error)
+	GetManyFn func(ctx context.Context, ids []string) ([]jobs.Job, error)
+}
+
+var _ jobs.Index = (*Index)(nil)
+
+// Query calls QueryFn.
+func (x *Index) Query(ctx context.Context, q jobs.IndexQuery) (jobs.IndexPage, error) {
+	return x.QueryFn(ctx, q)
+}
+
+// GetMany calls GetManyFn.
+func (x *Index) GetMany(ctx context.Context, ids []string) ([]jobs.Job, error) {
+	return x.GetManyFn(ctx, ids)
+}
+
+// FailingIndex returns an Index every method of which returns err.
+func FailingIndex(err error) *Index {
+	return &Index{
+		QueryFn:   func(context.Context, jobs.IndexQuery) (jobs.IndexPage, error) { return jobs.IndexPage{}, err },
+		GetManyFn: func(context.Context, []string) ([]jobs.Job, error) { return nil, err },
+	}
+}
+
 // Pipeline is a jobs.Pipeline that records every job it is given and then
 // calls EnqueueFn (nil: accept).
 type Pipeline struct {
 	EnqueueFn func(ctx context.Context, j jobs.Job) error
 
-	mu    sync.Mutex
-	calls []jobs.Job
+	mu       sync.Mutex
+	calls    []jobs.Job
+	accepted []jobs.Job
 }
 
 var _ jobs.Pipeline = (*Pipeline)(nil)
@@ -90,10 +127,23 @@ func (p *Pipeline) Enqueue(ctx context.Context, j jobs.Job) error {
 	p.mu.Lock()
 	p.calls = append(p.calls, j)
 	p.mu.Unlock()
-	if p.EnqueueFn == nil {
-		return nil
+	var err error
+	if p.EnqueueFn != nil {
+		err = p.EnqueueFn(ctx, j)
 	}
-	return p.EnqueueFn(ctx, j)
+	if err == nil {
+		p.mu.Lock()
+		p.accepted = append(p.accepted, j)
+		p.mu.Unlock()
+	}
+	return err
+}
+
+// Accepted returns the jobs Enqueue accepted (returned nil for), in order.
+func (p *Pipeline) Accepted() []jobs.Job {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]jobs.Job(nil), p.accepted...)
 }
 
 // Calls returns the jobs Enqueue was given, in order.

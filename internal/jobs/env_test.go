@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -10,22 +11,8 @@ import (
 	"time"
 
 	"github.com/deepfoundai/jobs-api/internal/jobs"
-	"github.com/deepfoundai/jobs-api/internal/mock"
 	"github.com/deepfoundai/jobs-api/test/jobstest"
 	"github.com/deepfoundai/jobs-api/test/testenv"
-)
-
-// The fakes of the ports live in internal/mock; these names keep the tests short.
-type (
-	fakeStore    = mock.Store
-	fakePipeline = mock.Pipeline
-)
-
-var (
-	errUnexpected  = mock.ErrUnexpected
-	strictStore    = mock.StrictStore
-	backedStore    = mock.BackedStore
-	strictPipeline = mock.StrictPipeline
 )
 
 // t0 is the fixed creation instant of test jobs.
@@ -106,4 +93,37 @@ func fmtJob(j jobs.Job) string {
 		jobs.FormatTime(j.CreatedAt), jobs.FormatTime(j.UpdatedAt), jobs.FormatTime(j.StartedAt),
 		jobs.FormatTime(j.CompletedAt), jobs.FormatTime(j.ExpiresAt), j.Version,
 		jobs.FormatTime(j.CancelRequestedAt), jobs.FormatTime(j.Deadline), jobs.FormatTime(j.HeartbeatAt))
+}
+
+func TestClip(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 8, "short"},
+		{"exactly8", 8, "exactly8"},
+		{"ninechars", 8, "ninechar…"},
+		{"ééééé", 3, "ééé…"},
+		{"a🎬b", 2, "a🎬…"},
+	} {
+		if got := jobs.Clip(tt.in, tt.n); got != tt.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestSleep(t *testing.T) {
+	t.Parallel()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, d := range map[string]time.Duration{"zero": 0, "negative": -time.Second, "long": time.Hour} {
+		if err := jobs.Sleep(done, d); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: Sleep on a done context = %v, want context.Canceled", name, err)
+		}
+	}
+	if err := jobs.Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("Sleep(1ms) = %v, want nil", err)
+	}
 }

@@ -1,10 +1,10 @@
 package samtemplate_test
 
-// Checks of the job lifecycle's own resources (issue 5): the list cursor
-// key and the status-events queue that feeds UpdateJobFn. They run with the
-// other checks of template.yaml (repoChecks) and are proven by mutations in
-// the same table. The lifecycle's functions, methods, preflights and
-// permissions are checked by the general checks (wantGrants, wantMethods).
+// Checks of the list cursor key and of the status-events queue that feeds
+// UpdateJobFn. They run with the other checks of template.yaml (repoChecks)
+// and are proven by mutations in the same table. The functions, methods,
+// preflights and permissions around them are checked by the general checks
+// (wantGrants, wantMethods).
 
 import (
 	"errors"

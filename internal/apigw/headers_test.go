@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -91,7 +92,7 @@ func TestETagFollowsTheJob(t *testing.T) {
 	}
 }
 
-func lcHandler(t *testing.T) *apigw.Handler {
+func headersHandler(t *testing.T) *apigw.Handler {
 	t.Helper()
 	ok, _, _, _ := oaHandlers(t)
 	return ok
@@ -99,7 +100,7 @@ func lcHandler(t *testing.T) *apigw.Handler {
 
 func TestGetJob304KeepsCORSAndPollingHeaders(t *testing.T) {
 	t.Parallel()
-	h := lcHandler(t)
+	h := headersHandler(t)
 	h.Polling = apigw.Polling{Queued: 7 * time.Second}
 	first, _ := h.GetJob(context.Background(), getEv("job_queued", map[string]string{"Origin": "https://admin.deepfoundai.com"}).proxy())
 	if first.StatusCode != 200 || first.Headers["Retry-After"] != "7" {
@@ -130,7 +131,7 @@ func TestGetJob304KeepsCORSAndPollingHeaders(t *testing.T) {
 
 func TestListJobsQueryParameters(t *testing.T) {
 	t.Parallel()
-	h := lcHandler(t)
+	h := headersHandler(t)
 	ctx := context.Background()
 	list := func(mutate func(*events.APIGatewayProxyRequest)) events.APIGatewayProxyResponse {
 		ev := listEv("carol", "", nil).proxy()
@@ -178,7 +179,7 @@ func TestListJobsQueryParameters(t *testing.T) {
 
 func TestCancelJobHeaders(t *testing.T) {
 	t.Parallel()
-	h := lcHandler(t)
+	h := headersHandler(t)
 	ctx := context.Background()
 	resp, _ := h.CancelJob(ctx, cancelEv("job_running", "alice", "").proxy())
 	if resp.StatusCode != 202 || resp.Headers["Location"] != "/v1/jobs/job_running" || resp.Headers["Retry-After"] != "5" || !strings.Contains(resp.Body, `"cancelRequested":true`) {
@@ -187,5 +188,26 @@ func TestCancelJobHeaders(t *testing.T) {
 	resp, _ = h.CancelJob(ctx, cancelEv("job_queued", "alice", "").proxy())
 	if resp.StatusCode != 200 || resp.Headers["Location"] != "" || resp.Headers["Retry-After"] != "" || !strings.Contains(resp.Body, `"terminal":true`) {
 		t.Errorf("cancel QUEUED: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+}
+
+// TestUnknownQueryParameterEchoIsValidUTF8: a long unknown parameter name is
+// echoed cut short, on a character boundary, so the error stays valid JSON
+// text whatever bytes the name had.
+func TestUnknownQueryParameterEchoIsValidUTF8(t *testing.T) {
+	t.Parallel()
+	h := headersHandler(t)
+	for _, name := range []string{strings.Repeat("a", 31) + "é" + "tail", strings.Repeat("é", 40), strings.Repeat("🎬", 40)} {
+		ev := listEv("carol", "", nil).proxy()
+		ev.QueryStringParameters = map[string]string{name: "1"}
+		ev.MultiValueQueryStringParameters = map[string][]string{name: {"1"}}
+		resp, _ := h.ListJobs(context.Background(), ev)
+		msg := wantError(t, resp, 400, jobs.EINVALID)
+		if !utf8.ValidString(msg) || strings.ContainsRune(msg, utf8.RuneError) {
+			t.Errorf("parameter %q: message %q is not clean UTF-8", name, msg)
+		}
+		if !strings.Contains(msg, "…") || utf8.RuneCountInString(msg) > 120 {
+			t.Errorf("parameter %q: message %q, want the name cut short and marked", name, msg)
+		}
 	}
 }

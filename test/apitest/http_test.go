@@ -15,6 +15,7 @@ import (
 
 	"github.com/deepfoundai/jobs-api/internal/apigw"
 	"github.com/deepfoundai/jobs-api/internal/dynamodb"
+	"github.com/deepfoundai/jobs-api/internal/inmem"
 	"github.com/deepfoundai/jobs-api/internal/jobs"
 	"github.com/deepfoundai/jobs-api/internal/sqs"
 	"github.com/deepfoundai/jobs-api/test/jobstest"
@@ -37,7 +38,7 @@ func newAPI(t *testing.T) api {
 	client, table := testenv.NewTable(t)
 	store := dynamodb.New(client, table)
 	log := slog.New(slog.DiscardHandler)
-	svc := &jobs.Service{Store: store, Index: store, Pipeline: &jobstest.Pipeline{}, Log: log, CursorKey: []byte("0123456789abcdef0123456789abcdef-test")}
+	svc := &jobs.Service{Store: store, Index: store, Pipeline: &inmem.Pipeline{}, Log: log, CursorKey: []byte("0123456789abcdef0123456789abcdef-test")}
 	return api{h: apigw.NewHandler(svc, testenv.AllowedOrigins, log), consumer: sqs.NewConsumer(svc, log), store: store}
 }
 

@@ -246,11 +246,11 @@ func (s *fullStack) listAll(t *testing.T, query url.Values, u *user) (ids []stri
 	return nil, 0
 }
 
-// TestLifecycle runs a job's whole life through the built binaries of all
+// TestFullStack runs a job's whole life through the built binaries of all
 // five functions: submitted, moved by the pipeline's status events (with the
 // duplicates, reordering and garbage an SQS queue delivers), polled,
 // listed and cancelled.
-func TestLifecycle(t *testing.T) {
+func TestFullStack(t *testing.T) {
 	requireE2E(t)
 	t.Parallel()
 	s := newFullStack(t)
