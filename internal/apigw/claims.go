@@ -41,13 +41,6 @@ type Identity struct {
 	AdminGroup string
 }
 
-// IssuerOf returns the issuer URL of the Cognito user pool poolID
-// ("us-east-1_AbC"), whose region is the id's prefix.
-func IssuerOf(poolID string) string {
-	region, _, _ := strings.Cut(poolID, "_")
-	return "https://cognito-idp." + region + ".amazonaws.com/" + poolID
-}
-
 var errNoIdentity = jobs.Errorf(jobs.EUNAUTHORIZED, "Authentication required.")
 
 // maxTokenBytes bounds the Authorization header read (API Gateway's own

@@ -116,10 +116,3 @@ func TestCallerAuthorizerShapes(t *testing.T) {
 		}
 	}
 }
-
-func TestIssuerOf(t *testing.T) {
-	t.Parallel()
-	if got, want := apigw.IssuerOf("us-east-1_AbC123"), "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"; got != want {
-		t.Errorf("IssuerOf = %q, want %q", got, want)
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"strings"
@@ -250,22 +249,4 @@ func strictError(path string, err error) error {
 		return jobs.Errorf(jobs.EINVALID, "body: a single JSON object")
 	}
 	return jobs.Errorf(jobs.EINVALID, "%s: must be a JSON object", path)
-}
-
-// EncodeStatusEvent writes ev as a message body, for producers in Go (and
-// tests).
-func EncodeStatusEvent(ev jobs.Event) (string, error) {
-	se := worker.StatusEvent{JobID: ev.JobID, Status: worker.Status(ev.Status), OutputURL: ev.OutputURL}
-	if ev.Progress != nil {
-		p := float64(*ev.Progress)
-		se.Progress = &p
-	}
-	if ev.Error != nil {
-		se.Error = &worker.EventError{Code: ev.Error.Code, Message: ev.Error.Message}
-	}
-	b, err := json.Marshal(se)
-	if err != nil {
-		return "", fmt.Errorf("encode status event: %w", err)
-	}
-	return string(b), nil
 }
