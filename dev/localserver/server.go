@@ -197,15 +197,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		}
 	}
 
-	evLn := o.EventsListener
-	if evLn == nil {
-		addr := o.EventsAddr
-		if addr == "" {
-			addr = "127.0.0.1:0"
-		}
-		if evLn, err = loopback.Listen(addr); err != nil {
-			return nil, err
-		}
+	evLn, err := listen(o.EventsListener, o.EventsAddr)
+	if err != nil {
+		return nil, err
 	}
 	listeners = append(listeners, evLn)
 	s.eventsListener = evLn
@@ -231,15 +225,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 
 	// The local SQS and Lambda endpoints' listener first: the functions'
 	// configuration names it.
-	sqsLn := o.SQSListener
-	if sqsLn == nil {
-		addr := o.SQSAddr
-		if addr == "" {
-			addr = "127.0.0.1:0"
-		}
-		if sqsLn, err = loopback.Listen(addr); err != nil {
-			return nil, err
-		}
+	sqsLn, err := listen(o.SQSListener, o.SQSAddr)
+	if err != nil {
+		return nil, err
 	}
 	listeners = append(listeners, sqsLn)
 	sqsURL := "http://" + sqsLn.Addr().String()
@@ -318,6 +306,18 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 		s.serve(dashLn, web.Handler(web.Config{APIBase: s.APIURL, RealtimeURL: s.RealtimeURL, EventsHost: s.EventsHost}))
 	}
 	return s, nil
+}
+
+// listen returns ln if the caller opened it, else a loopback listener on
+// addr (a free port if addr is empty).
+func listen(ln net.Listener, addr string) (net.Listener, error) {
+	if ln != nil {
+		return ln, nil
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return loopback.Listen(addr)
 }
 
 func (s *Server) serve(ln net.Listener, h http.Handler) {
