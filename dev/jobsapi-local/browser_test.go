@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -231,6 +232,8 @@ func TestBrowser(t *testing.T) {
 		if err := errors.Join(err1, err2, err3, err4); err != nil {
 			t.Fatal(err)
 		}
+		// The output plays inline: the player loads the video's metadata.
+		waitUntil(t, ctx, `(() => { const v = document.querySelector('tr[data-status="COMPLETED"] video'); return v !== null && v.src === `+strconv.Quote(href.Value)+` && v.readyState >= 1; })()`, "the inline player to load the output")
 		if who != "Signed in as alice (video)" {
 			t.Errorf("identity shown = %q", who)
 		}

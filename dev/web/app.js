@@ -1,7 +1,10 @@
 // The local dashboard: sign in as a dev user, submit jobs, watch them move.
-// Plain ES modules, no build step. The polling is poller.js, meant to be
-// copied into the real dashboards.
-import { pollJob, PollError } from "./poller.js";
+// Plain ES modules, no build step. Jobs are listed from the API and followed
+// with jobfeed.js (pushed over the Events API while it is up, one batch
+// poll per dashboard while it is not), meant to be copied into the real
+// dashboards.
+import { createJobFeed, tokenClaims } from "./jobfeed.js";
+import { PollError } from "./poller.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -9,8 +12,13 @@ const state = {
   api: "",
   token: sessionStorage.getItem("jobs.token") || "",
   who: sessionStorage.getItem("jobs.who") || "",
-  jobs: new Map(), // jobId -> { job, controller }
+  realtimeUrl: "",
+  eventsHost: "",
+  feed: null, // the jobfeed.js feed of the jobs on screen
+  cursor: "", // the list's nextCursor
 };
+
+const FINISHED = new Set(["COMPLETED", "FAILED", "CANCELLED"]);
 
 // ---------------------------------------------------------------- messages
 
@@ -71,13 +79,9 @@ function setIdentity(token, who) {
   $("who").classList.toggle("on", Boolean(token));
 }
 
-function claimsOf(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(part));
-  } catch {
-    return null;
-  }
+function isAdmin() {
+  const groups = tokenClaims(state.token)?.["cognito:groups"];
+  return Array.isArray(groups) && groups.includes("admin");
 }
 
 async function signIn(event) {
@@ -92,7 +96,7 @@ async function signIn(event) {
       body: JSON.stringify({ user, groups }),
     });
     setIdentity(body.idToken, `${body.username}${groups.length ? " (" + groups.join(", ") + ")" : ""}`);
-    restoreJobs();
+    loadJobs(true);
   } catch (err) {
     show(describe(err, "Sign-in failed"));
   }
@@ -102,44 +106,73 @@ function useToken(event) {
   event.preventDefault();
   clearMessage();
   const token = $("token-input").value.trim();
-  const c = claimsOf(token);
+  const c = tokenClaims(token);
   if (!c) {
     show("That is not a JWT.");
     return;
   }
   const groups = c["cognito:groups"] || [];
   setIdentity(token, `${c["cognito:username"] || c.username || c.sub}${groups.length ? " (" + groups.join(", ") + ")" : ""} — pasted token`);
-  restoreJobs();
+  loadJobs(true);
 }
 
 // ---------------------------------------------------------------- jobs
 
-function storageKey() {
-  const c = claimsOf(state.token);
-  return c ? `jobs.ids.${c.sub}` : "";
-}
-
-function remember(id) {
-  const key = storageKey();
-  if (!key) return;
-  const ids = new Set(JSON.parse(localStorage.getItem(key) || "[]"));
-  ids.add(id);
-  localStorage.setItem(key, JSON.stringify([...ids].slice(-50)));
-}
-
-function restoreJobs() {
-  for (const { controller } of state.jobs.values()) controller.abort();
-  state.jobs.clear();
-  $("jobs").replaceChildren();
-  const key = storageKey();
-  const ids = key ? JSON.parse(localStorage.getItem(key) || "[]") : [];
-  for (const id of ids.reverse()) follow(id, null);
+// loadJobs lists jobs from the API (the source of truth: nothing is kept in
+// the browser) and follows them with one feed. reset starts over: a new
+// identity, scope or filter; otherwise the next page is appended.
+async function loadJobs(reset) {
+  clearMessage();
+  const admin = isAdmin();
+  $("list-scope").hidden = !admin;
+  const scope = admin ? $("scope").value : "mine";
+  if (reset) {
+    state.feed?.close();
+    state.cursor = "";
+    $("jobs").replaceChildren();
+    state.feed = createJobFeed({
+      api: state.api,
+      realtimeUrl: state.realtimeUrl,
+      eventsHost: state.eventsHost,
+      getToken: () => state.token,
+      scope: scope === "all" ? "all" : "mine",
+      onJob: (job) => render(job.jobId, job),
+      onMode: (mode, detail) => showMode(mode, detail),
+      onGone: (id) => row(id).remove(),
+      onUnauthorized: () => {
+        show("The API answered 401 Unauthorized: sign in again to get a new token.");
+        return false; // dev tokens have no refresh token; a real app would refresh here and return true
+      },
+    });
+  }
+  const q = new URLSearchParams({ limit: "20" });
+  if (scope === "all") q.set("scope", "all");
+  if ($("status").value) q.set("status", $("status").value);
+  if (state.cursor) q.set("cursor", state.cursor);
+  try {
+    const { body } = await call(`/v1/jobs?${q}`, { headers: { Authorization: state.token } });
+    for (const job of body.jobs) {
+      render(job.jobId, job, "", true);
+      state.feed.follow(job);
+    }
+    state.cursor = body.nextCursor || "";
+  } catch (err) {
+    show(describe(err, "Listing jobs failed"));
+  }
+  $("more").hidden = !state.cursor;
   renderEmpty();
 }
 
+function showMode(mode, detail) {
+  const m = $("feed-mode");
+  m.dataset.mode = mode;
+  m.textContent = { live: "live", polling: "polling", connecting: "connecting…", closed: "" }[mode] ?? mode;
+  m.title = detail?.reason || "";
+}
+
 function renderEmpty() {
-  if (state.jobs.size === 0) {
-    $("jobs").innerHTML = '<tr class="empty"><td colspan="5">No jobs yet: submit one.</td></tr>';
+  if (!$("jobs").querySelector("tr[data-job-id]")) {
+    $("jobs").innerHTML = '<tr class="empty"><td colspan="6">No jobs yet: submit one.</td></tr>';
   } else {
     $("jobs").querySelector("tr.empty")?.remove();
   }
@@ -167,8 +200,8 @@ async function submit(event) {
         options: { durationSeconds: Number($("duration").value), aspectRatio: $("aspect").value, resolution: $("resolution").value },
       }),
     });
-    remember(body.jobId);
-    follow(body.jobId, body);
+    render(body.jobId, body);
+    state.feed?.follow(body);
   } catch (err) {
     show(describe(err, "Submit failed"));
   } finally {
@@ -176,7 +209,7 @@ async function submit(event) {
   }
 }
 
-function track(event) {
+async function track(event) {
   event.preventDefault();
   clearMessage();
   const id = $("track-id").value.trim();
@@ -185,42 +218,74 @@ function track(event) {
     show("Sign in first.");
     return;
   }
-  follow(id, null);
+  try {
+    const { body } = await call(`/v1/jobs/${encodeURIComponent(id)}`, { headers: { Authorization: state.token } });
+    render(body.jobId, body);
+    state.feed?.follow(body);
+  } catch (err) {
+    show(describe(err, `Reading ${id}`));
+  }
 }
 
-function row(id) {
+async function cancel(id) {
+  clearMessage();
+  try {
+    const { body } = await call(`/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST", headers: { Authorization: state.token } });
+    state.feed?.follow(body);
+  } catch (err) {
+    show(describe(err, `Cancelling ${id}`));
+  }
+}
+
+function row(id, append = false) {
   let tr = $("jobs").querySelector(`tr[data-job-id="${CSS.escape(id)}"]`);
   if (!tr) {
     tr = document.createElement("tr");
     tr.dataset.jobId = id;
-    tr.innerHTML = '<td class="id"></td><td><span class="badge"></span></td><td><progress max="100" value="0"></progress> <span class="pct"></span></td><td class="time"></td><td class="result"></td>';
-    tr.querySelector(".id").textContent = id;
-    $("jobs").prepend(tr);
+    tr.innerHTML = '<td class="id"><code></code><div class="prompt"></div><div class="opts"></div></td><td><span class="badge"></span> <span class="cancel-requested" hidden>cancel requested</span></td><td><progress max="100" value="0"></progress> <span class="pct"></span></td><td class="time"></td><td class="result"></td><td class="actions"><button type="button" class="cancel">Cancel</button></td>';
+    tr.querySelector("code").textContent = id;
+    tr.querySelector("button.cancel").addEventListener("click", () => cancel(id));
+    if (append) $("jobs").append(tr);
+    else $("jobs").prepend(tr);
     renderEmpty();
   }
   return tr;
 }
 
-function render(id, job, note = "") {
-  const tr = row(id);
+function render(id, job, note = "", append = false) {
+  const tr = row(id, append);
   const status = job ? job.status : "…";
   tr.dataset.status = job ? job.status : "PENDING";
   const badge = tr.querySelector(".badge");
   badge.textContent = status;
   badge.className = `badge ${status.toLowerCase()}`;
+  tr.querySelector(".cancel-requested").hidden = !(job?.cancelRequested && !FINISHED.has(status));
+  tr.querySelector("button.cancel").hidden = !job || FINISHED.has(status) || Boolean(job.cancelRequested);
+  if (job?.prompt !== undefined) tr.querySelector(".prompt").textContent = job.prompt;
+  if (job?.options) {
+    const o = job.options;
+    const owner = job.ownerId && isAdmin() ? ` · owner ${job.ownerId}` : "";
+    tr.querySelector(".opts").textContent = `${o.durationSeconds} s · ${o.aspectRatio} · ${o.resolution}${owner}` +
+      (job.createdAt ? ` · created ${new Date(job.createdAt).toLocaleString()}` : "");
+  }
   const progress = job ? job.progress ?? 0 : 0;
   tr.querySelector("progress").value = progress;
   tr.querySelector(".pct").textContent = job ? `${progress}%` : "";
   tr.querySelector(".time").textContent = job && job.updatedAt ? new Date(job.updatedAt).toLocaleTimeString() : "";
   const result = tr.querySelector(".result");
   result.replaceChildren();
+  result.className = "result";
   if (job && job.outputUrl) {
+    const video = document.createElement("video");
+    video.controls = true;
+    video.preload = "metadata";
+    video.src = job.outputUrl;
     const a = document.createElement("a");
     a.href = job.outputUrl;
-    a.textContent = "video";
+    a.textContent = "open";
     a.target = "_blank";
     a.rel = "noopener";
-    result.append(a);
+    result.append(video, a);
   } else if (job && job.error) {
     result.textContent = `${job.error.code}: ${job.error.message}`;
     result.className = "result bad";
@@ -230,47 +295,23 @@ function render(id, job, note = "") {
   }
 }
 
-function follow(id, initial) {
-  if (state.jobs.has(id)) return;
-  const controller = new AbortController();
-  state.jobs.set(id, { job: initial, controller });
-  render(id, initial);
-  pollJob(`${state.api}/v1/jobs/${encodeURIComponent(id)}`, {
-    getToken: () => state.token,
-    signal: controller.signal,
-    onUpdate: (job) => {
-      state.jobs.get(id).job = job;
-      render(id, job);
-    },
-    onUnauthorized: async (_res, body) => {
-      const msg = (body && (body.error || body).message) || "Unauthorized";
-      show(`Polling ${id}: 401 Unauthorized — ${msg}. Sign in again to get a new token.`);
-      return false; // dev tokens have no refresh token; a real app would refresh here and return true
-    },
-    onError: (err, attempt, delay) => {
-      const what = err instanceof PollError ? `${err.status} ${err.message}` : "network error or CORS block";
-      render(id, state.jobs.get(id).job, `retrying in ${Math.round(delay / 1000)} s (${what})`);
-    },
-  }).catch((err) => {
-    if (err.name === "AbortError") return;
-    render(id, state.jobs.get(id)?.job ?? null, describe(err, "Polling"));
-    if (err.status !== 404) show(describe(err, `Polling ${id}`));
-  });
-}
-
 // ---------------------------------------------------------------- start
 
 async function main() {
   $("origin").textContent = location.origin;
   const cfg = await (await fetch("config.json", { cache: "no-store" })).json();
   state.api = cfg.apiBase;
+  state.realtimeUrl = cfg.realtimeUrl || "";
+  state.eventsHost = cfg.eventsHost || "";
   $("api-base").textContent = state.api;
   $("signin-form").addEventListener("submit", signIn);
   $("token-form").addEventListener("submit", useToken);
   $("submit-form").addEventListener("submit", submit);
   $("track-form").addEventListener("submit", track);
+  $("list-form").addEventListener("change", () => loadJobs(true));
+  $("more").addEventListener("click", () => loadJobs(false));
   setIdentity(state.token, state.who);
-  if (state.token) restoreJobs();
+  if (state.token) loadJobs(true);
   document.body.dataset.ready = "true";
 }
 
