@@ -39,6 +39,10 @@ test: deps ## run every test (race detector on) and fail below $(COVER_MIN)% tot
 	@$(GO) tool cover -func=coverage/coverage.out | tail -1 | awk -v min=$(COVER_MIN) \
 	  '{ pct = $$NF; sub("%", "", pct); printf "total coverage (all Go code, unit + built binaries): %s%% (minimum %s%%)\n", pct, min; if (pct + 0 < min) exit 1 }'
 
+.PHONY: types
+types: node_modules ## regenerate dev/web/api.d.ts from docs/openapi.yaml (the pinned openapi-typescript)
+	node node_modules/openapi-typescript/bin/cli.js docs/openapi.yaml -o dev/web/api.d.ts
+
 # `make run` flags, e.g. make run RUN_FLAGS='-worker=false -addr 127.0.0.1:4000'
 # (jobsapi-local -h lists them).
 RUN_FLAGS ?=

@@ -70,3 +70,29 @@ func TestDeclarationsMatchExports(t *testing.T) {
 		}
 	}
 }
+
+// TestAPITypesAreGenerated holds the checked-in api.d.ts to what the pinned
+// openapi-typescript generates from docs/openapi.yaml (regenerate with
+// `make types`).
+func TestAPITypesAreGenerated(t *testing.T) {
+	t.Parallel()
+	cli, _ := filepath.Abs(filepath.Join("..", "..", "node_modules", "openapi-typescript", "bin", "cli.js"))
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("openapi-typescript is not installed (run `npm ci` at the repository root; `make test` does): %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "api.d.ts")
+	if msg, err := exec.Command("node", cli, filepath.Join("..", "..", "docs", "openapi.yaml"), "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("openapi-typescript: %v\n%s", err, msg)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("api.d.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("dev/web/api.d.ts is not what docs/openapi.yaml generates: run `make types` and commit the result")
+	}
+}

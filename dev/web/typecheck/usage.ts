@@ -64,3 +64,22 @@ createJobFeed({ api: "x", getToken: () => "t", scope: "everyone" });
 createJobFeed({ api: "x", getToken: () => "t", onJob: (job) => job.state });
 // @ts-expect-error the mode is read-only
 feed.mode = "live";
+
+// The generated API types (api.d.ts, from docs/openapi.yaml) accept every
+// valid body and describe every real error body.
+type Schemas = import("../api.js").components["schemas"];
+type Responses = import("../api.js").components["responses"];
+const onlyDuration: Schemas["SubmitRequest"] = { prompt: "A kite", options: { durationSeconds: 10 } };
+const promptOnly: Schemas["SubmitRequest"] = { prompt: "A kite" };
+const gateway401: Responses["Unauthorized"]["content"]["application/json"] = { error: { code: "UNAUTHORIZED", message: "Unauthorized" } };
+const function401: Responses["Unauthorized"]["content"]["application/json"] = { error: { code: "unauthorized", message: "Authentication required." } };
+const gatewayDefault401: Responses["Unauthorized"]["content"]["application/json"] = { message: "Unauthorized" };
+const function404: Schemas["ErrorBody"] = { error: { code: "not_found", message: "No job with that id." } };
+void [onlyDuration, promptOnly, gateway401, function401, gatewayDefault401, function404];
+// @ts-expect-error the prompt is required
+const noPrompt: Schemas["SubmitRequest"] = { options: { durationSeconds: 10 } };
+// @ts-expect-error 4:3 is not an aspect ratio the API takes
+const badAspect: Schemas["SubmitRequest"] = { prompt: "x", options: { aspectRatio: "4:3" } };
+// @ts-expect-error a function's error codes are its own, lower-case set
+const badCode: Schemas["ErrorBody"] = { error: { code: "NOT_FOUND", message: "x" } };
+void [noPrompt, badAspect, badCode];
