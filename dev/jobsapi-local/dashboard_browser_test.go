@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/deepfoundai/jobs-api/internal/jobs"
 )
 
 // TestDashboard drives the dashboard as its users do, with the simulated
@@ -63,10 +65,14 @@ func TestDashboard(t *testing.T) {
 	); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
-	if got := count(`tr[data-status="CANCELLED"] button.cancel:not([hidden])`); got != 0 {
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`[document.querySelector('tr[data-status="CANCELLED"] button.cancel').offsetParent !== null, document.getElementById("list-scope").offsetParent !== null]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown[0] {
 		t.Errorf("a cancelled job still offers Cancel")
 	}
-	if got := count(`#list-scope:not([hidden])`); got != 0 {
+	if shown[1] {
 		t.Errorf("a non-admin is offered the all-jobs scope")
 	}
 
@@ -88,4 +94,41 @@ func TestDashboard(t *testing.T) {
 	waitUntil(t, ctx, `document.querySelectorAll("tr[data-job-id]").length === 2`, "alice's two jobs in the admin's all-jobs list")
 	setList("all", "CANCELLED")
 	waitUntil(t, ctx, `document.querySelectorAll("tr[data-job-id]").length === 1 && document.querySelectorAll('tr[data-status="CANCELLED"]').length === 1`, "the status filter to leave only the cancelled job")
+}
+
+// TestDashboardCancelRequested: cancelling a job the pipeline is running
+// shows it as cancel requested (the pipeline ends it) and offers no second
+// Cancel.
+func TestDashboardCancelRequested(t *testing.T) {
+	b := newBrowser(t)
+	o := fastOptions(t)
+	o.Worker = false // the test plays the pipeline
+	s := startServer(t, o)
+	ctx := b.tab(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.DashboardURL),
+		chromedp.WaitVisible(css(`body[data-ready="true"]`)),
+		chromedp.Click(css(`#sign-in`)),
+		chromedp.WaitVisible(css(`#who.on`)),
+		chromedp.Click(css(`#submit`)),
+		chromedp.WaitVisible(css(`tr[data-status="QUEUED"]`)),
+	); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	id, err := chromedp.Run(ctx, chromedp.AttributeValue(css(`tr[data-status="QUEUED"]`), "data-job-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := 10
+	if _, _, err := s.Service.Advance(context.Background(), jobs.Event{JobID: id.Value, Status: jobs.Processing, Progress: &progress}); err != nil {
+		t.Fatalf("the pipeline's PROCESSING report: %v", err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(css(`tr[data-status="PROCESSING"] button.cancel`)),
+		chromedp.Click(css(`tr[data-status="PROCESSING"] button.cancel`)),
+	); err != nil {
+		t.Fatalf("cancel the running job: %v", err)
+	}
+	waitUntil(t, ctx, `(() => { const tr = document.querySelector('tr[data-status="PROCESSING"]'); return tr !== null && tr.querySelector(".cancel-requested").offsetParent !== null && tr.querySelector("button.cancel").offsetParent === null; })()`,
+		"the running job to show cancel requested, without a Cancel button")
 }
