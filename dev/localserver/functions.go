@@ -57,8 +57,9 @@ var localFunctions = []string{config.GetJobFn, config.SubmitJobFn, config.ListJo
 // (as template.yaml resolves it with the local parameters) before
 // config.Load reads it, because the local stand-ins live elsewhere than the
 // AWS resources the template names (docs/local.md lists them):
-//   - AWS_REGION and credentials: the process's own when AWS_ACCESS_KEY_ID
-//     is set (an endpoint of your own may check them), else dummies;
+//   - AWS_REGION and credentials: with -dynamodb-endpoint, the process's
+//     own when AWS_ACCESS_KEY_ID is set (an endpoint of your own, a region
+//     even, may check them), else dummies;
 //   - AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SQS: the embedded
 //     engine (or -dynamodb-endpoint) and the local SQS endpoint;
 //   - PIPELINE_QUEUE_URL: the local pipeline queue;
@@ -71,6 +72,7 @@ var localFunctions = []string{config.GetJobFn, config.SubmitJobFn, config.ListJo
 type localEnv struct {
 	dynamoDB, sqs, pipelineQueue, issuer, clientID string
 	cursorKey                                      string
+	ownCredentials                                 bool
 }
 
 func (l localEnv) vars() map[string]string {
@@ -79,7 +81,7 @@ func (l localEnv) vars() map[string]string {
 		"AWS_ENDPOINT_URL_DYNAMODB": l.dynamoDB, "AWS_ENDPOINT_URL_SQS": l.sqs, "PIPELINE_QUEUE_URL": l.pipelineQueue,
 		"COGNITO_ISSUER": l.issuer, "COGNITO_APP_CLIENT_IDS": l.clientID, "CURSOR_KEY": l.cursorKey,
 	}
-	if os.Getenv("AWS_ACCESS_KEY_ID") != "" {
+	if l.ownCredentials && os.Getenv("AWS_ACCESS_KEY_ID") != "" {
 		for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
 			if v := os.Getenv(k); v != "" {
 				m[k] = v

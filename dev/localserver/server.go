@@ -246,7 +246,7 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	pipelineQueue, _ := resolver.Parameter("PipelineQueueName")
 	configs, err := loadConfigs(resolver, localEnv{
 		dynamoDB: dynamoURL, sqs: sqsURL, pipelineQueue: sqsURL + "/" + localsqs.AccountID + "/" + pipelineQueue,
-		issuer: s.Issuer, clientID: ClientID, cursorKey: newCursorKey(),
+		issuer: s.Issuer, clientID: ClientID, cursorKey: newCursorKey(), ownCredentials: o.DynamoDBEndpoint != "",
 	})
 	if err != nil {
 		return nil, err
