@@ -17,8 +17,8 @@ import (
 // 3 s unless their context ends first (a table or queue that is slow within
 // its own call timeout, whatever DYNAMODB_TIMEOUT_MS is), under a 5 s
 // invocation deadline: every route must answer the documented 503, with
-// its CORS headers, while the invocation still runs, and no call, the
-// submit's FAILED mark included, may be allowed to run past the deadline.
+// its CORS headers, and no call, the submit's FAILED mark included, may be
+// allowed to run into the time kept to answer before the deadline.
 func TestDeadlineBudget(t *testing.T) {
 	t.Parallel()
 	const callTime, timeout = 3 * time.Second, 5 * time.Second
@@ -67,9 +67,6 @@ func TestDeadlineBudget(t *testing.T) {
 			invocationEnd, _ := ctx.Deadline()
 
 			resp, err := tt.route(h)(ctx, tt.req)
-			if ctx.Err() != nil {
-				t.Errorf("answered after the invocation's deadline (API Gateway would have answered 502)")
-			}
 			if err != nil {
 				t.Fatalf("handler error %v, want none", err)
 			}
@@ -82,9 +79,12 @@ func TestDeadlineBudget(t *testing.T) {
 			if len(deadlines) != tt.calls {
 				t.Errorf("%d calls, want %d", len(deadlines), tt.calls)
 			}
+			// Judged by the calls' deadlines, not by the clock: each must
+			// leave at least half the reserve to answer before the
+			// invocation's deadline (else API Gateway would answer 502).
 			for i, d := range deadlines {
-				if d.IsZero() || !d.Before(invocationEnd) {
-					t.Errorf("call %d: deadline %v, want one before the invocation's (%v)", i+1, d, invocationEnd)
+				if latest := invocationEnd.Add(-apigw.DefaultReserve / 2); d.IsZero() || d.After(latest) {
+					t.Errorf("call %d: deadline %v, want one by %v, half the reserve before the invocation's", i+1, d, latest)
 				}
 			}
 		})
