@@ -111,12 +111,10 @@ type api struct {
 }
 
 type node struct {
-	literal    map[string]*node
-	param      *node
-	paramName  string
-	greedy     *node
-	greedyName string
-	res        *resource
+	literal   map[string]*node
+	param     *node
+	paramName string
+	res       *resource
 }
 
 type resource struct {
@@ -151,16 +149,13 @@ type proxyIntegration struct {
 	timeout  time.Duration
 }
 
+// mockIntegration has one integration response, the default: it answers
+// whatever status the request template selects.
 type mockIntegration struct {
 	requestTemplates map[string]*vtlTemplate
-	responses        []integrationResponse
-}
-
-type integrationResponse struct {
-	status    int
-	pattern   *regexp.Regexp // nil: the default response
-	headers   map[string]string
-	templates map[string]*vtlTemplate
+	status           int
+	headers          map[string]string
+	templates        map[string]*vtlTemplate
 }
 
 type gatewayResponse struct {
@@ -292,7 +287,9 @@ func str(p map[string]any, key string) string {
 	return s
 }
 
-var pathPart = regexp.MustCompile(`^(\{[A-Za-z0-9_.-]+\+?\}|[A-Za-z0-9._~:@!$&'()*,;=-]+)$`)
+// pathPart is a literal or a {param}; greedy {proxy+} parts are not
+// emulated.
+var pathPart = regexp.MustCompile(`^(\{[A-Za-z0-9_.-]+\}|[A-Za-z0-9._~:@!$&'()*,;=-]+)$`)
 
 func (b *builder) resources() error {
 	for id, p := range b.cfg.Params.ExistingResources {
@@ -360,14 +357,6 @@ func (a *api) insert(res *resource) error {
 	n := a.root
 	for _, part := range splitPath(res.path) {
 		switch {
-		case strings.HasPrefix(part, "{") && strings.HasSuffix(part, "+}"):
-			name := part[1 : len(part)-2]
-			if n.greedy == nil {
-				n.greedy, n.greedyName = &node{}, name
-			} else if n.greedyName != name {
-				return fmt.Errorf("%s: {%s+} conflicts with {%s+} at the same level", res.path, name, n.greedyName)
-			}
-			n = n.greedy
 		case strings.HasPrefix(part, "{"):
 			name := part[1 : len(part)-1]
 			if n.param == nil {
@@ -399,7 +388,7 @@ func splitPath(p string) []string {
 }
 
 // match finds the resource for a raw (still percent-encoded) path: literal
-// parts first, then {param}, then {proxy+}, as API Gateway prefers.
+// parts first, then {param}, as API Gateway prefers.
 func (a *api) match(rawPath string) (*resource, map[string]string) {
 	parts := splitPath(rawPath)
 	for _, p := range parts {
@@ -423,10 +412,6 @@ func (a *api) match(rawPath string) (*resource, map[string]string) {
 				params[n.paramName] = parts[i]
 				return r
 			}
-		}
-		if n.greedy != nil && n.greedy.res != nil {
-			params[n.greedyName] = strings.Join(parts[i:], "/")
-			return n.greedy.res
 		}
 		return nil
 	}
@@ -691,48 +676,39 @@ func (b *builder) mock(integ map[string]any, methodResponses any) (*mockIntegrat
 			declared[st][k] = true
 		}
 	}
-	mi := &mockIntegration{requestTemplates: reqT}
 	irs, _ := integ["IntegrationResponses"].([]any)
-	defaults := 0
-	for i, ir := range irs {
-		m, _ := ir.(map[string]any)
-		st, err := strconv.Atoi(fmt.Sprint(m["StatusCode"]))
-		if err != nil {
-			return nil, fmt.Errorf("IntegrationResponses[%d]: bad StatusCode %v", i, m["StatusCode"])
-		}
-		if _, ok := declared[st]; !ok {
-			return nil, fmt.Errorf("IntegrationResponses[%d]: status %d has no MethodResponse (API Gateway rejects this at deploy)", i, st)
-		}
-		out := integrationResponse{status: st, headers: map[string]string{}}
-		if pat := str(m, "SelectionPattern"); pat != "" {
-			if out.pattern, err = regexp.Compile(`^(?:` + pat + `)$`); err != nil {
-				return nil, fmt.Errorf("IntegrationResponses[%d]: SelectionPattern: %w", i, err)
-			}
-		} else {
-			defaults++
-		}
-		params, _ := m["ResponseParameters"].(map[string]any)
-		for k, v := range params {
-			name, ok := strings.CutPrefix(k, "method.response.header.")
-			if !ok {
-				return nil, fmt.Errorf("IntegrationResponses[%d]: %s: only method.response.header.* is supported", i, k)
-			}
-			if !declared[st][k] {
-				return nil, fmt.Errorf("IntegrationResponses[%d]: %s is not declared in the %d MethodResponse (API Gateway rejects this at deploy)", i, k, st)
-			}
-			lit, ok := quoted(fmt.Sprint(v))
-			if !ok {
-				return nil, fmt.Errorf("IntegrationResponses[%d]: %s: only 'quoted' static values are supported locally, got %v", i, k, v)
-			}
-			out.headers[name] = lit
-		}
-		if out.templates, err = b.templates(m["ResponseTemplates"]); err != nil {
-			return nil, fmt.Errorf("IntegrationResponses[%d]: %w", i, err)
-		}
-		mi.responses = append(mi.responses, out)
+	if len(irs) != 1 {
+		return nil, fmt.Errorf("MOCK integration: one integration response is supported locally, got %d", len(irs))
 	}
-	if defaults > 1 {
-		return nil, fmt.Errorf("MOCK integration: more than one default integration response")
+	m, _ := irs[0].(map[string]any)
+	if _, ok := m["SelectionPattern"]; ok {
+		return nil, fmt.Errorf("MOCK integration: SelectionPattern is not supported locally")
+	}
+	st, err := strconv.Atoi(fmt.Sprint(m["StatusCode"]))
+	if err != nil {
+		return nil, fmt.Errorf("IntegrationResponses: bad StatusCode %v", m["StatusCode"])
+	}
+	if _, ok := declared[st]; !ok {
+		return nil, fmt.Errorf("IntegrationResponses: status %d has no MethodResponse (API Gateway rejects this at deploy)", st)
+	}
+	mi := &mockIntegration{requestTemplates: reqT, status: st, headers: map[string]string{}}
+	params, _ := m["ResponseParameters"].(map[string]any)
+	for k, v := range params {
+		name, ok := strings.CutPrefix(k, "method.response.header.")
+		if !ok {
+			return nil, fmt.Errorf("IntegrationResponses: %s: only method.response.header.* is supported", k)
+		}
+		if !declared[st][k] {
+			return nil, fmt.Errorf("IntegrationResponses: %s is not declared in the %d MethodResponse (API Gateway rejects this at deploy)", k, st)
+		}
+		lit, ok := quoted(fmt.Sprint(v))
+		if !ok {
+			return nil, fmt.Errorf("IntegrationResponses: %s: only 'quoted' static values are supported locally, got %v", k, v)
+		}
+		mi.headers[name] = lit
+	}
+	if mi.templates, err = b.templates(m["ResponseTemplates"]); err != nil {
+		return nil, fmt.Errorf("IntegrationResponses: %w", err)
 	}
 	return mi, nil
 }

@@ -314,9 +314,8 @@ func pickTemplate(ts map[string]*vtlTemplate, mediaType string) *vtlTemplate {
 	return nil
 }
 
-// serveMock runs a MOCK integration: the request template picks the status
-// ({"statusCode": N}), which selects an integration response; its static
-// header mappings and its response template (with $context.responseOverride)
+// serveMock runs a MOCK integration: its integration response's static
+// header mappings and response template (with $context.responseOverride)
 // make the answer.
 func (g *Gateway) serveMock(w http.ResponseWriter, req *request) (int, string) {
 	mi := req.m.mock
@@ -324,68 +323,37 @@ func (g *Gateway) serveMock(w http.ResponseWriter, req *request) (int, string) {
 	if mt == "" {
 		mt = "application/json"
 	}
-	status := http.StatusOK
+	// The request template's status would select an integration response;
+	// with only the default one, it only has to render.
 	if t := pickTemplate(mi.requestTemplates, mt); t != nil {
-		out, err := t.render(&vtlEnv{context: g.context(req), input: g.input(req)})
-		if err != nil {
+		if _, err := t.render(&vtlEnv{context: g.context(req), input: g.input(req)}); err != nil {
 			g.log.Error("MOCK request template failed", "requestId", req.id, "err", err)
 			return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), err.Error()
 		}
-		var sel struct {
-			StatusCode *int `json:"statusCode"`
-		}
-		if err := json.Unmarshal([]byte(out), &sel); err == nil && sel.StatusCode != nil {
-			status = *sel.StatusCode
-		}
 	}
-	var ir *integrationResponse
-	for i := range mi.responses {
-		r := &mi.responses[i]
-		if r.pattern != nil && r.pattern.MatchString(strconv.Itoa(status)) {
-			ir = r
-			break
+	body := ""
+	env := &vtlEnv{context: g.context(req), input: g.input(req)}
+	if t := pickTemplate(mi.templates, "application/json"); t != nil {
+		out, err := t.render(env)
+		if err != nil {
+			g.log.Error("MOCK response template failed", "requestId", req.id, "err", err)
+			return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), err.Error()
 		}
-	}
-	if ir == nil {
-		for i := range mi.responses {
-			if mi.responses[i].pattern == nil {
-				ir = &mi.responses[i]
-			}
-		}
-	}
-	if ir == nil {
-		return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), "no integration response matches"
+		body = out
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("x-amzn-RequestId", req.id)
 	h.Set("x-amz-apigw-id", req.apiID)
-	for k, v := range ir.headers {
+	for k, v := range mi.headers {
 		h.Set(k, v)
 	}
-	body := ""
-	respStatus := ir.status
-	if t := pickTemplate(ir.templates, "application/json"); t != nil {
-		env := &vtlEnv{context: g.context(req), input: g.input(req)}
-		out, err := t.render(env)
-		if err != nil {
-			g.log.Error("MOCK response template failed", "requestId", req.id, "err", err)
-			for k := range ir.headers {
-				h.Del(k)
-			}
-			return g.gatewayResponse(w, req, "API_CONFIGURATION_ERROR", 0, "Internal server error"), err.Error()
-		}
-		body = out
-		for k, v := range env.overrideHeaders {
-			h.Set(k, v)
-		}
-		if env.overrideStatus != 0 {
-			respStatus = env.overrideStatus
-		}
+	for k, v := range env.overrideHeaders {
+		h.Set(k, v)
 	}
-	w.WriteHeader(respStatus)
+	w.WriteHeader(mi.status)
 	_, _ = io.WriteString(w, body)
-	return respStatus, "MOCK"
+	return mi.status, "MOCK"
 }
 
 // serveProxy invokes the method's function with a proxy event and relays

@@ -690,6 +690,13 @@ func TestNewRejectsWhatItCannotEmulate(t *testing.T) {
 			ir := cfg.Template.Resources["OptionsJobIdMethod"].Properties["Integration"].(map[string]any)["IntegrationResponses"].([]any)[0].(map[string]any)
 			ir["ResponseParameters"].(map[string]any)["method.response.header.X-Extra"] = "'1'"
 		}, "not declared"},
+		{"selection pattern", func(t *testing.T, cfg *localapi.Config) {
+			ir := cfg.Template.Resources["OptionsJobIdMethod"].Properties["Integration"].(map[string]any)["IntegrationResponses"].([]any)[0].(map[string]any)
+			ir["SelectionPattern"] = "5\\d\\d"
+		}, "SelectionPattern is not supported"},
+		{"greedy path part", func(t *testing.T, cfg *localapi.Config) {
+			cfg.Template.Resources["JobIdResource"].Properties["PathPart"] = "{proxy+}"
+		}, "not a valid path part"},
 		{"dynamic header mapping", func(t *testing.T, cfg *localapi.Config) {
 			ir := cfg.Template.Resources["OptionsJobIdMethod"].Properties["Integration"].(map[string]any)["IntegrationResponses"].([]any)[0].(map[string]any)
 			ir["ResponseParameters"].(map[string]any)["method.response.header.Vary"] = "integration.response.header.Vary"

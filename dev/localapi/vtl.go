@@ -1,29 +1,28 @@
 package localapi
 
 // This file implements the part of the Velocity Template Language (VTL) that
-// API Gateway mapping templates in template.yaml use, and nothing more:
+// the mapping templates in template.yaml use (the OPTIONS mocks' origin echo
+// and the gateway responses' error body), and nothing more:
 //
-//	text with $references, ${formal} and $!quiet references
+//	text with $references and $!quiet references
 //	#set($var = expr)   #set($context.responseOverride.header.Name = expr)
-//	#set($context.responseOverride.status = expr)
-//	#if(expr) ... #elseif(expr) ... #else ... #end
-//	## line comments, #* block comments *#, #[[ unparsed ]]#
-//	expressions: "interpolated $strings", 'literal strings', numbers, true,
-//	false, null, $refs, ==, !=, &&, ||, !, and, or, not, parentheses
-//	methods: $string.contains(x), $input.params('name'), $input.params()
-//	(a map of path, querystring and header maps), $map.get(key)
+//	#if(expr) ... #end
+//	expressions: "interpolated $strings", $refs, ==, !=, &&, !
+//	methods: $string.contains(x), $map.get(key), and $input.params(): a map
+//	of path, querystring and header maps
 //
 // Header names are as the client sent them (lower case over HTTP/2) and
-// lookups are case-sensitive: API Gateway documents no case folding for
-// $input.params, so the emulation takes the strict reading, and a template
-// that works here works whichever way API Gateway behaves. A #set whose value
-// is null leaves the variable as it was (Velocity 1.7's default).
+// lookups are case-sensitive: API Gateway documents no case folding, so the
+// emulation takes the strict reading, and a template that works here works
+// whichever way API Gateway behaves. A #set whose value is null leaves the
+// variable as it was (Velocity 1.7's default).
 //
-// Anything else (#foreach, #macro, $util, $input.json, other methods,
-// undefined references) is an error, at load time where it can be seen then
-// and at render time otherwise, so a template the emulation does not
-// understand fails loudly instead of rendering something API Gateway would
-// not.
+// Anything else (#else, #foreach, #{set}, comments, ||, literals other than strings,
+// $util, other methods, undefined references) is an error, at load time
+// where it can be seen then and at render time otherwise, so a template the
+// emulation does not understand fails loudly instead of rendering something
+// API Gateway would not. Written by hand: no maintained Go library renders
+// Velocity, and this subset is small.
 
 import (
 	"fmt"
@@ -31,10 +30,7 @@ import (
 	"strings"
 )
 
-type vtlTemplate struct {
-	src   string
-	nodes []vtlNode
-}
+type vtlTemplate struct{ nodes []vtlNode }
 
 type vtlNode interface{}
 
@@ -49,8 +45,8 @@ type (
 		expr   vtlExpr
 	}
 	vtlIf struct {
-		conds  []vtlExpr
-		bodies [][]vtlNode // one per cond, plus a final else body if len(bodies) > len(conds)
+		cond vtlExpr
+		body []vtlNode
 	}
 )
 
@@ -58,7 +54,6 @@ type (
 type vtlRef struct {
 	root string
 	segs []vtlSeg
-	pos  int
 }
 
 type vtlSeg struct {
@@ -70,12 +65,11 @@ type vtlSeg struct {
 type vtlExpr interface{}
 
 type (
-	vtlLit   struct{ v any }
 	vtlStr   []vtlNode // interpolated "string"
 	vtlRefEx struct{ ref vtlRef }
 	vtlNot   struct{ x vtlExpr }
 	vtlBin   struct {
-		op   string
+		op   string // "&&", "==" or "!="
 		l, r vtlExpr
 	}
 )
@@ -83,14 +77,14 @@ type (
 // parseVTL parses a mapping template.
 func parseVTL(src string) (*vtlTemplate, error) {
 	p := &vtlParser{src: src}
-	nodes, stop, err := p.nodes(false)
+	nodes, end, err := p.nodes()
 	if err != nil {
 		return nil, err
 	}
-	if stop != "" {
-		return nil, p.errorf("#%s without #if", stop)
+	if end {
+		return nil, p.errorf("#end without #if")
 	}
-	return &vtlTemplate{src: src, nodes: nodes}, nil
+	return &vtlTemplate{nodes: nodes}, nil
 }
 
 type vtlParser struct {
@@ -105,9 +99,9 @@ func (p *vtlParser) errorf(format string, args ...any) error {
 
 func (p *vtlParser) peek(s string) bool { return strings.HasPrefix(p.src[p.pos:], s) }
 
-// nodes parses until EOF or, inside #if, until #elseif/#else/#end, which it
-// returns as stop (the position is after the directive name).
-func (p *vtlParser) nodes(inIf bool) (out []vtlNode, stop string, err error) {
+// nodes parses until EOF or an #end, reporting which (the position is then
+// after the #end).
+func (p *vtlParser) nodes() (out []vtlNode, end bool, err error) {
 	var text strings.Builder
 	flush := func() {
 		if text.Len() > 0 {
@@ -116,47 +110,32 @@ func (p *vtlParser) nodes(inIf bool) (out []vtlNode, stop string, err error) {
 		}
 	}
 	for p.pos < len(p.src) {
-		c := p.src[p.pos]
-		switch {
-		case p.peek("##"):
-			end := strings.IndexByte(p.src[p.pos:], '\n')
-			if end < 0 {
-				p.pos = len(p.src)
-			} else {
-				p.pos += end + 1
-			}
-		case p.peek("#*"):
-			end := strings.Index(p.src[p.pos+2:], "*#")
-			if end < 0 {
-				return nil, "", p.errorf("unterminated #* comment")
-			}
-			p.pos += 2 + end + 2
-		case p.peek("#[["):
-			end := strings.Index(p.src[p.pos+3:], "]]#")
-			if end < 0 {
-				return nil, "", p.errorf("unterminated #[[ block")
-			}
-			text.WriteString(p.src[p.pos+3 : p.pos+3+end])
-			p.pos += 3 + end + 3
-		case c == '#':
+		switch p.src[p.pos] {
+		case '#':
 			start := p.pos
-			name, ok := p.directiveName()
-			if !ok || !vtlDirectives[name] { // Velocity leaves unknown #words as text
+			if p.peek("#{") || p.peek("##") || p.peek("#*") || p.peek("#[[") {
+				return nil, false, p.errorf("%s (#{directive}, comments) is not supported by the local API Gateway emulation", p.src[p.pos:min(p.pos+3, len(p.src))])
+			}
+			name := p.word(p.pos + 1)
+			if !vtlDirectives[name] { // Velocity leaves unknown #words as text
 				text.WriteByte('#')
-				p.pos = start + 1
+				p.pos++
 				continue
 			}
+			p.pos += 1 + len(name)
 			// A directive alone on its line takes its line with it.
 			alone := lineStartsBlank(p.src, start)
 			if alone {
-				trimTrailingBlanks(&text)
+				s := strings.TrimRight(text.String(), " \t")
+				text.Reset()
+				text.WriteString(s)
 			}
 			flush()
 			switch name {
 			case "set":
 				n, err := p.set()
 				if err != nil {
-					return nil, "", err
+					return nil, false, err
 				}
 				out = append(out, n)
 				if alone {
@@ -165,30 +144,26 @@ func (p *vtlParser) nodes(inIf bool) (out []vtlNode, stop string, err error) {
 			case "if": // its #end takes care of its line
 				n, err := p.ifBlock()
 				if err != nil {
-					return nil, "", err
+					return nil, false, err
 				}
 				out = append(out, n)
-			case "elseif", "else", "end":
-				if !inIf {
-					return nil, "", p.errorf("#%s without #if", name)
-				}
-				if name != "elseif" && alone {
+			case "end":
+				if alone {
 					p.eatRestOfLine()
 				}
-				return out, name, nil
+				return out, true, nil
 			default:
 				p.pos = start
-				return nil, "", p.errorf("#%s is not supported by the local API Gateway emulation", name)
+				return nil, false, p.errorf("#%s is not supported by the local API Gateway emulation", name)
 			}
-		case c == '$':
-			start := p.pos
+		case '$':
 			ref, quiet, ok, err := p.reference(true)
 			if err != nil {
-				return nil, "", err
+				return nil, false, err
 			}
 			if !ok {
 				text.WriteByte('$')
-				p.pos = start + 1
+				p.pos++
 				continue
 			}
 			flush()
@@ -203,11 +178,11 @@ func (p *vtlParser) nodes(inIf bool) (out []vtlNode, stop string, err error) {
 		}
 	}
 	flush()
-	return out, "", nil
+	return out, false, nil
 }
 
 // vtlDirectives are Velocity's directive names; the emulation implements
-// set, if, elseif, else and end.
+// set, if and end.
 var vtlDirectives = map[string]bool{
 	"set": true, "if": true, "elseif": true, "else": true, "end": true,
 	"foreach": true, "macro": true, "parse": true, "include": true, "define": true,
@@ -215,78 +190,39 @@ var vtlDirectives = map[string]bool{
 }
 
 func lineStartsBlank(src string, at int) bool {
-	for i := at - 1; i >= 0 && src[i] != '\n'; i-- {
-		if src[i] != ' ' && src[i] != '\t' {
-			return false
-		}
-	}
-	return true
-}
-
-func trimTrailingBlanks(b *strings.Builder) {
-	s := b.String()
-	t := strings.TrimRight(s, " \t")
-	if len(t) != len(s) {
-		b.Reset()
-		b.WriteString(t)
-	}
+	i := strings.LastIndexByte(src[:at], '\n')
+	return strings.Trim(src[i+1:at], " \t") == ""
 }
 
 // eatRestOfLine consumes blanks and one newline if nothing else follows the
 // directive on its line.
 func (p *vtlParser) eatRestOfLine() {
-	i := p.pos
-	for i < len(p.src) && (p.src[i] == ' ' || p.src[i] == '\t' || p.src[i] == '\r') {
-		i++
-	}
-	if i == len(p.src) {
-		p.pos = i
-	} else if p.src[i] == '\n' {
-		p.pos = i + 1
+	rest := strings.TrimLeft(p.src[p.pos:], " \t\r")
+	if rest == "" || rest[0] == '\n' {
+		p.pos = len(p.src) - len(strings.TrimPrefix(rest, "\n"))
 	}
 }
 
-// directiveName reads #name or #{name} and reports whether one was there.
-func (p *vtlParser) directiveName() (string, bool) {
-	i := p.pos + 1
-	braced := i < len(p.src) && p.src[i] == '{'
-	if braced {
-		i++
-	}
+// word returns the letters at src[i:].
+func (p *vtlParser) word(i int) string {
 	j := i
 	for j < len(p.src) && isLetter(p.src[j]) {
 		j++
 	}
-	if j == i {
-		return "", false
-	}
-	name := p.src[i:j]
-	if braced {
-		if j >= len(p.src) || p.src[j] != '}' {
-			return "", false
-		}
-		j++
-	}
-	p.pos = j
-	return name, true
+	return p.src[i:j]
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 func isIdent(c byte) bool { return isLetter(c) || c >= '0' && c <= '9' || c == '_' || c == '-' }
 
-// reference parses $name.seg.method(args), ${...} or $!... at p.pos.
-// inText: a reference that is not well-formed is literal text (ok false);
-// in expressions it is an error.
+// reference parses $name.seg.method(args) or $!... at p.pos. inText: a
+// reference that is not well-formed is literal text (ok false); in
+// expressions it is an error.
 func (p *vtlParser) reference(inText bool) (ref vtlRef, quiet, ok bool, err error) {
-	start := p.pos
 	i := p.pos + 1
 	if i < len(p.src) && p.src[i] == '!' {
 		quiet = true
-		i++
-	}
-	formal := i < len(p.src) && p.src[i] == '{'
-	if formal {
 		i++
 	}
 	if i >= len(p.src) || !isLetter(p.src[i]) {
@@ -295,54 +231,41 @@ func (p *vtlParser) reference(inText bool) (ref vtlRef, quiet, ok bool, err erro
 		}
 		return ref, false, false, p.errorf("bad reference")
 	}
-	j := i
+	p.pos = i
+	ref.root = p.ident()
+	for p.pos+1 < len(p.src) && p.src[p.pos] == '.' && isLetter(p.src[p.pos+1]) {
+		p.pos++
+		seg := vtlSeg{name: p.ident()}
+		if p.peek("(") {
+			p.pos++
+			seg.call = true
+			for p.skipSpace(); !p.peek(")"); p.skipSpace() {
+				if len(seg.args) > 0 {
+					if err := p.expect(","); err != nil {
+						return ref, false, false, err
+					}
+				}
+				a, err := p.expr()
+				if err != nil {
+					return ref, false, false, err
+				}
+				seg.args = append(seg.args, a)
+			}
+			p.pos++
+		}
+		ref.segs = append(ref.segs, seg)
+	}
+	return ref, quiet, true, nil
+}
+
+func (p *vtlParser) ident() string {
+	j := p.pos
 	for j < len(p.src) && isIdent(p.src[j]) {
 		j++
 	}
-	ref = vtlRef{root: p.src[i:j], pos: start}
+	s := p.src[p.pos:j]
 	p.pos = j
-	for {
-		if p.pos+1 < len(p.src) && p.src[p.pos] == '.' && isLetter(p.src[p.pos+1]) {
-			k := p.pos + 1
-			for k < len(p.src) && isIdent(p.src[k]) {
-				k++
-			}
-			seg := vtlSeg{name: p.src[p.pos+1 : k]}
-			p.pos = k
-			if p.peek("(") {
-				p.pos++
-				seg.call = true
-				for {
-					p.skipSpace()
-					if p.peek(")") {
-						p.pos++
-						break
-					}
-					if len(seg.args) > 0 {
-						if !p.peek(",") {
-							return ref, false, false, p.errorf("want , or ) in the arguments of %s", seg.name)
-						}
-						p.pos++
-					}
-					a, err := p.expr()
-					if err != nil {
-						return ref, false, false, err
-					}
-					seg.args = append(seg.args, a)
-				}
-			}
-			ref.segs = append(ref.segs, seg)
-			continue
-		}
-		break
-	}
-	if formal {
-		if !p.peek("}") {
-			return ref, false, false, p.errorf("unterminated ${ reference")
-		}
-		p.pos++
-	}
-	return ref, quiet, true, nil
+	return s
 }
 
 func (p *vtlParser) skipSpace() {
@@ -379,53 +302,14 @@ func (p *vtlParser) set() (vtlNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.expect(")"); err != nil {
-		return nil, err
-	}
-	return vtlSet{target: target, expr: x}, nil
+	return vtlSet{target: target, expr: x}, p.expect(")")
 }
 
 func (p *vtlParser) ifBlock() (vtlNode, error) {
-	var n vtlIf
-	cond, err := p.condition()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		n.conds = append(n.conds, cond)
-		body, stop, err := p.nodes(true)
-		if err != nil {
-			return nil, err
-		}
-		n.bodies = append(n.bodies, body)
-		switch stop {
-		case "end":
-			return n, nil
-		case "else":
-			body, stop, err := p.nodes(true)
-			if err != nil {
-				return nil, err
-			}
-			if stop != "end" {
-				return nil, p.errorf("want #end after #else, got #%s", stop)
-			}
-			n.bodies = append(n.bodies, body)
-			return n, nil
-		case "elseif":
-			if cond, err = p.condition(); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, p.errorf("#if without #end")
-		}
-	}
-}
-
-func (p *vtlParser) condition() (vtlExpr, error) {
 	if err := p.expect("("); err != nil {
 		return nil, err
 	}
-	x, err := p.expr()
+	cond, err := p.expr()
 	if err != nil {
 		return nil, err
 	}
@@ -434,177 +318,100 @@ func (p *vtlParser) condition() (vtlExpr, error) {
 	}
 	// #if(...) followed by a line break: the break belongs to the directive.
 	p.eatRestOfLine()
-	return x, nil
-}
-
-func (p *vtlParser) expr() (vtlExpr, error) { return p.binary(0) }
-
-var vtlLevels = [][]string{{"||", "or"}, {"&&", "and"}, {"==", "!=", "eq", "ne"}}
-
-func (p *vtlParser) binary(level int) (vtlExpr, error) {
-	if level == len(vtlLevels) {
-		return p.unary()
-	}
-	l, err := p.binary(level + 1)
+	body, end, err := p.nodes()
 	if err != nil {
 		return nil, err
 	}
-	for {
-		p.skipSpace()
-		op := ""
-		for _, o := range vtlLevels[level] {
-			if p.peek(o) && (!isLetter(o[0]) || p.pos+len(o) < len(p.src) && !isIdent(p.src[p.pos+len(o)])) {
-				op = o
-				break
-			}
-		}
-		if op == "" {
+	if !end {
+		return nil, p.errorf("#if without #end")
+	}
+	return vtlIf{cond: cond, body: body}, nil
+}
+
+// expr parses comparisons joined by &&.
+func (p *vtlParser) expr() (vtlExpr, error) {
+	l, err := p.comparison()
+	for err == nil {
+		if p.skipSpace(); !p.peek("&&") {
 			return l, nil
 		}
-		p.pos += len(op)
-		r, err := p.binary(level + 1)
-		if err != nil {
-			return nil, err
-		}
-		switch op {
-		case "or":
-			op = "||"
-		case "and":
-			op = "&&"
-		case "eq":
-			op = "=="
-		case "ne":
-			op = "!="
-		}
-		l = vtlBin{op: op, l: l, r: r}
-		if level == 2 { // comparisons do not chain
-			return l, nil
+		p.pos += 2
+		var r vtlExpr
+		r, err = p.comparison()
+		l = vtlBin{op: "&&", l: l, r: r}
+	}
+	return nil, err
+}
+
+func (p *vtlParser) comparison() (vtlExpr, error) {
+	l, err := p.unary()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	for _, op := range []string{"==", "!="} {
+		if p.peek(op) {
+			p.pos += 2
+			r, err := p.unary()
+			return vtlBin{op: op, l: l, r: r}, err
 		}
 	}
+	return l, nil
 }
 
 func (p *vtlParser) unary() (vtlExpr, error) {
 	p.skipSpace()
 	switch {
-	case p.peek("!") && !p.peek("!="):
+	case p.peek("!"):
 		p.pos++
 		x, err := p.unary()
 		return vtlNot{x: x}, err
-	case p.peek("not ") || p.peek("not("):
-		p.pos += 3
-		x, err := p.unary()
-		return vtlNot{x: x}, err
-	}
-	return p.primary()
-}
-
-func (p *vtlParser) primary() (vtlExpr, error) {
-	p.skipSpace()
-	if p.pos >= len(p.src) {
-		return nil, p.errorf("unexpected end of template in an expression")
-	}
-	c := p.src[p.pos]
-	switch {
-	case c == '(':
-		p.pos++
-		x, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		return x, p.expect(")")
-	case c == '\'':
-		end := strings.IndexByte(p.src[p.pos+1:], '\'')
-		if end < 0 {
-			return nil, p.errorf("unterminated string")
-		}
-		s := p.src[p.pos+1 : p.pos+1+end]
-		p.pos += end + 2
-		return vtlLit{v: s}, nil
-	case c == '"':
+	case p.peek("$"):
+		ref, _, _, err := p.reference(false)
+		return vtlRefEx{ref: ref}, err
+	case p.peek(`"`):
 		end := strings.IndexByte(p.src[p.pos+1:], '"')
 		if end < 0 {
 			return nil, p.errorf("unterminated string")
 		}
 		inner := p.src[p.pos+1 : p.pos+1+end]
-		sub := &vtlParser{src: inner}
-		nodes, stop, err := sub.stringNodes()
-		if err != nil || stop != "" {
-			return nil, p.errorf("in string %q: %v", inner, err)
-		}
 		p.pos += end + 2
-		return vtlStr(nodes), nil
-	case c == '$':
-		ref, _, _, err := p.reference(false)
-		return vtlRefEx{ref: ref}, err
-	case c == '-' || c >= '0' && c <= '9':
-		j := p.pos + 1
-		for j < len(p.src) && (p.src[j] >= '0' && p.src[j] <= '9' || p.src[j] == '.') {
-			j++
-		}
-		f, err := strconv.ParseFloat(p.src[p.pos:j], 64)
-		if err != nil {
-			return nil, p.errorf("bad number %q", p.src[p.pos:j])
-		}
-		p.pos = j
-		return vtlLit{v: f}, nil
-	}
-	for word, v := range map[string]any{"true": true, "false": false, "null": nil} {
-		if p.peek(word) && (p.pos+len(word) == len(p.src) || !isIdent(p.src[p.pos+len(word)])) {
-			p.pos += len(word)
-			return vtlLit{v: v}, nil
-		}
+		return stringNodes(inner)
 	}
 	return nil, p.errorf("unexpected %q in an expression", p.src[p.pos:min(p.pos+12, len(p.src))])
 }
 
 // stringNodes parses the inside of a double-quoted string: text and
 // references only.
-func (p *vtlParser) stringNodes() ([]vtlNode, string, error) {
-	var out []vtlNode
-	for p.pos < len(p.src) {
-		if p.src[p.pos] == '$' {
-			start := p.pos
-			ref, quiet, ok, err := p.reference(true)
-			if err != nil {
-				return nil, "", err
-			}
-			if ok {
+func stringNodes(s string) (vtlStr, error) {
+	p := &vtlParser{src: s}
+	var out vtlStr
+	for p.pos < len(s) {
+		if s[p.pos] == '$' {
+			if ref, quiet, ok, _ := p.reference(true); ok {
 				out = append(out, vtlRefNode{ref: ref, quiet: quiet})
 				continue
 			}
-			p.pos = start + 1
-			out = append(out, vtlText("$"))
-			continue
 		}
-		if p.src[p.pos] == '#' && len(p.src) > p.pos+1 && isLetter(p.src[p.pos+1]) {
-			return nil, "", fmt.Errorf("directives inside strings are not supported")
+		if s[p.pos] == '#' && isLetter(s[min(p.pos+1, len(s)-1)]) {
+			return nil, fmt.Errorf("VTL: directives inside strings are not supported: %q", s)
 		}
-		next := strings.IndexByte(p.src[p.pos+1:], '$')
+		next := strings.IndexAny(s[p.pos+1:], "$#")
 		if next < 0 {
-			next = len(p.src) - p.pos - 1
+			next = len(s) - p.pos - 1
 		}
-		out = append(out, vtlText(p.src[p.pos:p.pos+1+next]))
+		out = append(out, vtlText(s[p.pos:p.pos+1+next]))
 		p.pos += 1 + next
 	}
-	return out, "", nil
+	return out, nil
 }
 
 // ---------------------------------------------------------------- evaluation
 
-// vtlInput answers $input.params('name'): a path, query string or header
-// parameter, in that order, as API Gateway looks them up ("" if none); and
-// $input.params(): all of them by kind.
+// vtlInput answers $input.params(): the request's path, query string and
+// header parameters by kind.
 type vtlInput struct {
 	path, query, header map[string]string
-}
-
-func (in vtlInput) param(name string) string {
-	for _, m := range []map[string]string{in.path, in.query, in.header} {
-		if v, ok := m[name]; ok {
-			return v
-		}
-	}
-	return ""
 }
 
 func (in vtlInput) params() map[string]any {
@@ -623,9 +430,8 @@ type vtlEnv struct {
 	input   vtlInput
 	context map[string]any // nested maps of strings
 	vars    map[string]any
-	// Set by #set($context.responseOverride...).
+	// Set by #set($context.responseOverride.header.Name = ...).
 	overrideHeaders map[string]string
-	overrideStatus  int
 }
 
 func (t *vtlTemplate) render(env *vtlEnv) (string, error) {
@@ -646,10 +452,10 @@ func (env *vtlEnv) run(nodes []vtlNode, b *strings.Builder) error {
 			b.WriteString(string(n))
 		case vtlRefNode:
 			v, err := env.resolve(n.ref)
-			if err != nil || v == nil && n.quiet {
-				if n.quiet {
-					continue
-				}
+			if n.quiet && (err != nil || v == nil) {
+				continue
+			}
+			if err != nil {
 				return err
 			}
 			s, err := vtlString(v)
@@ -662,7 +468,7 @@ func (env *vtlEnv) run(nodes []vtlNode, b *strings.Builder) error {
 			if err != nil {
 				return err
 			}
-			if _, literal := n.expr.(vtlLit); v == nil && !literal {
+			if v == nil {
 				// Velocity 1.7: a reference or method that yields null
 				// leaves the left-hand side unchanged.
 				continue
@@ -671,22 +477,12 @@ func (env *vtlEnv) run(nodes []vtlNode, b *strings.Builder) error {
 				return err
 			}
 		case vtlIf:
-			taken := false
-			for i, c := range n.conds {
-				v, err := env.eval(c)
-				if err != nil {
-					return err
-				}
-				if vtlTruthy(v) {
-					if err := env.run(n.bodies[i], b); err != nil {
-						return err
-					}
-					taken = true
-					break
-				}
+			v, err := env.eval(n.cond)
+			if err != nil {
+				return err
 			}
-			if !taken && len(n.bodies) > len(n.conds) {
-				if err := env.run(n.bodies[len(n.conds)], b); err != nil {
+			if vtlTruthy(v) {
+				if err := env.run(n.body, b); err != nil {
 					return err
 				}
 			}
@@ -696,21 +492,20 @@ func (env *vtlEnv) run(nodes []vtlNode, b *strings.Builder) error {
 }
 
 func (env *vtlEnv) assign(target vtlRef, v any) error {
-	if len(target.segs) == 0 {
-		if target.root == "input" || target.root == "context" || target.root == "util" {
-			return fmt.Errorf("VTL: $%s cannot be assigned", target.root)
-		}
-		env.vars[target.root] = v
-		return nil
-	}
-	path := make([]string, len(target.segs))
-	for i, s := range target.segs {
+	var path []string
+	for _, s := range target.segs {
 		if s.call {
 			return fmt.Errorf("VTL: cannot assign to a method call")
 		}
-		path[i] = s.name
+		path = append(path, s.name)
 	}
-	if target.root == "context" && len(path) == 3 && path[0] == "responseOverride" && path[1] == "header" {
+	switch {
+	case len(path) == 0 && (target.root == "input" || target.root == "context" || target.root == "util"):
+		return fmt.Errorf("VTL: $%s cannot be assigned", target.root)
+	case len(path) == 0:
+		env.vars[target.root] = v
+		return nil
+	case target.root == "context" && len(path) == 3 && path[0] == "responseOverride" && path[1] == "header":
 		s, err := vtlString(v)
 		if err != nil {
 			return fmt.Errorf("$context.responseOverride.header.%s: %w", path[2], err)
@@ -719,18 +514,6 @@ func (env *vtlEnv) assign(target vtlRef, v any) error {
 			env.overrideHeaders = map[string]string{}
 		}
 		env.overrideHeaders[path[2]] = s
-		return nil
-	}
-	if target.root == "context" && len(path) == 2 && path[0] == "responseOverride" && path[1] == "status" {
-		s, err := vtlString(v)
-		if err != nil {
-			return err
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 100 || n > 599 {
-			return fmt.Errorf("$context.responseOverride.status: %q is not an HTTP status", s)
-		}
-		env.overrideStatus = n
 		return nil
 	}
 	return fmt.Errorf("VTL: assigning $%s.%s is not supported", target.root, strings.Join(path, "."))
@@ -755,54 +538,40 @@ func (env *vtlEnv) resolve(ref vtlRef) (any, error) {
 	name := "$" + ref.root
 	for _, s := range ref.segs {
 		name += "." + s.name
-		args := make([]any, len(s.args))
+		args := make([]string, len(s.args))
 		for i, a := range s.args {
 			v, err := env.eval(a)
+			if err == nil {
+				args[i], err = vtlString(v)
+			}
 			if err != nil {
 				return nil, err
 			}
-			args[i] = v
 		}
 		switch c := cur.(type) {
 		case vtlInput:
-			if !s.call || s.name != "params" || len(args) > 1 {
-				return nil, fmt.Errorf("VTL: %s is not supported (only $input.params('name') and $input.params())", name)
+			if !s.call || s.name != "params" || len(args) > 0 {
+				return nil, fmt.Errorf("VTL: %s is not supported (only $input.params())", name)
 			}
-			if len(args) == 0 {
-				cur = c.params()
-				continue
-			}
-			key, err := vtlString(args[0])
-			if err != nil {
-				return nil, err
-			}
-			cur = c.param(key)
+			cur = c.params()
 		case map[string]any:
-			if s.call && s.name == "get" && len(args) == 1 {
-				key, err := vtlString(args[0])
-				if err != nil {
-					return nil, err
-				}
-				cur = c[key] // null when absent, as Java's Map.get
-				continue
-			}
-			if s.call {
+			switch {
+			case s.call && s.name == "get" && len(args) == 1:
+				cur = c[args[0]] // null when absent, as Java's Map.get
+			case s.call:
 				return nil, fmt.Errorf("VTL: %s() is not supported (maps have only .get(key))", name)
+			default:
+				v, ok := c[s.name]
+				if !ok {
+					return nil, fmt.Errorf("VTL: %s is not defined", name)
+				}
+				cur = v
 			}
-			v, ok := c[s.name]
-			if !ok {
-				return nil, fmt.Errorf("VTL: %s is not defined", name)
-			}
-			cur = v
 		case string:
 			if !s.call || s.name != "contains" || len(args) != 1 {
 				return nil, fmt.Errorf("VTL: %s is not supported (strings have only .contains(x))", name)
 			}
-			sub, err := vtlString(args[0])
-			if err != nil {
-				return nil, err
-			}
-			cur = strings.Contains(c, sub)
+			cur = strings.Contains(c, args[0])
 		default:
 			return nil, fmt.Errorf("VTL: %s: no such property or method on %T", name, cur)
 		}
@@ -812,14 +581,10 @@ func (env *vtlEnv) resolve(ref vtlRef) (any, error) {
 
 func (env *vtlEnv) eval(x vtlExpr) (any, error) {
 	switch x := x.(type) {
-	case vtlLit:
-		return x.v, nil
 	case vtlStr:
 		var b strings.Builder
-		if err := env.run(x, &b); err != nil {
-			return nil, err
-		}
-		return b.String(), nil
+		err := env.run(x, &b)
+		return b.String(), err
 	case vtlRefEx:
 		return env.resolve(x.ref)
 	case vtlNot:
@@ -827,32 +592,17 @@ func (env *vtlEnv) eval(x vtlExpr) (any, error) {
 		return !vtlTruthy(v), err
 	case vtlBin:
 		l, err := env.eval(x.l)
-		if err != nil {
-			return nil, err
-		}
-		switch x.op {
-		case "&&":
-			if !vtlTruthy(l) {
-				return false, nil
-			}
-			r, err := env.eval(x.r)
-			return vtlTruthy(r), err
-		case "||":
-			if vtlTruthy(l) {
-				return true, nil
-			}
-			r, err := env.eval(x.r)
-			return vtlTruthy(r), err
+		if err != nil || x.op == "&&" && !vtlTruthy(l) {
+			return false, err
 		}
 		r, err := env.eval(x.r)
-		if err != nil {
-			return nil, err
+		switch x.op {
+		case "&&":
+			return vtlTruthy(r), err
+		case "==":
+			return vtlEqual(l, r), err
 		}
-		eq := vtlEqual(l, r)
-		if x.op == "!=" {
-			return !eq, nil
-		}
-		return eq, nil
+		return !vtlEqual(l, r), err
 	}
 	return nil, fmt.Errorf("VTL: unknown expression %T", x)
 }
@@ -865,7 +615,7 @@ func vtlTruthy(v any) bool {
 	return v != nil
 }
 
-// vtlEqual compares like Velocity: same-kind values directly, others by
+// vtlEqual compares like Velocity: null only equals null, other values by
 // their text.
 func vtlEqual(a, b any) bool {
 	if a == nil || b == nil {
@@ -882,10 +632,6 @@ func vtlString(v any) (string, error) {
 		return v, nil
 	case bool:
 		return strconv.FormatBool(v), nil
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64), nil
-	case int:
-		return strconv.Itoa(v), nil
 	case nil:
 		return "", fmt.Errorf("null")
 	}
