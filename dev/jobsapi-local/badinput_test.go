@@ -118,8 +118,11 @@ func biStart(t *testing.T) *biEnv {
 	return e
 }
 
-// biTokens are the Authorization values the authorizer must refuse, with
-// the message API Gateway answers each with.
+// biTokens are Authorization values the authorizer must refuse, with the
+// message API Gateway answers each with: the forms a header can take on its
+// way to the authorizer, and one token of each kind of refusal. Every other
+// flaw of a token (algorithm, key, issuer, audience, claims) is
+// devauth.TestVerify's.
 func biTokens(t *testing.T, e *biEnv) map[string]string {
 	t.Helper()
 	pool := e.s.Pool
@@ -133,66 +136,14 @@ func biTokens(t *testing.T, e *biEnv) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid, _ := head.Header["kid"].(string)
-	with := func(change map[string]any) jwt.MapClaims {
-		c := jwt.MapClaims{}
-		for k, v := range claims {
-			c[k] = v
-		}
-		for k, v := range change {
-			if v == nil {
-				delete(c, k)
-			} else {
-				c[k] = v
-			}
-		}
-		return c
-	}
-	sign := func(c jwt.MapClaims) string {
-		t.Helper()
-		s, err := pool.Sign(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
 	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Signed by another key that claims the pool's kid.
 	forged := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	forged.Header["kid"] = kid
+	forged.Header["kid"] = head.Header["kid"]
 	wrongKey, err := forged.SignedString(otherKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Another key under its own kid, same issuer (a pool impersonation).
-	imposter, err := devauth.NewPool(devauth.PoolConfig{Issuer: pool.Issuer(), ClientID: localserver.ClientID, Key: otherKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unknownKid, _, err := imposter.IDToken(alice, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A real Cognito pool's issuer: not this authorizer's.
-	stranger, err := devauth.NewPool(devauth.PoolConfig{Issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other", ClientID: localserver.ClientID, Key: otherKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherIssuer, _, err := stranger.IDToken(alice, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// HS256 keyed with the pool's public modulus: the classic alg confusion.
-	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-	hs.Header["kid"] = kid
-	hmacTok, err := hs.SignedString(otherKey.PublicKey.N.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +156,7 @@ func biTokens(t *testing.T, e *biEnv) map[string]string {
 		t.Fatal(err)
 	}
 	dot := strings.LastIndex(good, ".")
-	now := time.Now().Unix()
-	const unauthorized, expiredMsg = devauth.MessageUnauthorized, devauth.MessageExpired
+	const unauthorized = devauth.MessageUnauthorized
 	return map[string]string{
 		"":                                unauthorized,
 		"Bearer":                          unauthorized,
@@ -221,21 +171,9 @@ func biTokens(t *testing.T, e *biEnv) map[string]string {
 		"Bearer " + good[:dot+1] + "AAAA": unauthorized,
 		"Bearer " + good + "x":            unauthorized,
 		"Bearer Bearer " + good:           unauthorized,
-		"Bearer " + none:                  unauthorized, // alg=none
-		"Bearer " + hmacTok:               unauthorized, // HS256
 		"Bearer " + wrongKey:              unauthorized, // the pool's kid, another key
-		"Bearer " + unknownKid:            unauthorized,
-		"Bearer " + otherIssuer:           unauthorized,
 		"Bearer " + access:                unauthorized, // the methods have no OAuth scopes
-		"Bearer " + expired:               expiredMsg,
-		sign(with(map[string]any{"aud": "someoneelsesclient"})):                       unauthorized,
-		sign(with(map[string]any{"aud": nil})):                                        unauthorized,
-		sign(with(map[string]any{"token_use": nil})):                                  unauthorized,
-		sign(with(map[string]any{"exp": nil})):                                        unauthorized,
-		sign(with(map[string]any{"iat": now + 3600, "exp": now + 7200})):              unauthorized, // issued in the future
-		sign(with(map[string]any{"iss": pool.Issuer() + "/"})):                        unauthorized,
-		sign(with(map[string]any{"exp": "tomorrow"})):                                 unauthorized,
-		"Bearer " + sign(with(map[string]any{"iss": strings.ToUpper(pool.Issuer())})): unauthorized,
+		"Bearer " + expired:               devauth.MessageExpired,
 	}
 }
 

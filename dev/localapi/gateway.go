@@ -2,9 +2,7 @@ package localapi
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/uuid"
 )
 
 // Limits of API Gateway REST APIs this emulation enforces.
@@ -55,7 +54,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.now = time.Now
 	}
 	if g.newID == nil {
-		g.newID = newUUID
+		g.newID = uuid.NewString
 	}
 	for _, m := range a.methods {
 		if m.proxy != nil && !m.permittedFor(a.methodARN("*", m.verb, m.resource.path)) && !m.permittedFor(a.methodARN(a.stage, m.verb, samplePath(m.resource.path))) {
@@ -72,15 +71,6 @@ func (g *Gateway) Routes() []string { return g.a.routes() }
 
 // Stage returns the stage name the API is served as.
 func (g *Gateway) Stage() string { return g.a.stage }
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	s := hex.EncodeToString(b[:])
-	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
-}
 
 // methodARN is the execute-api ARN of a request, as Lambda permissions'
 // SourceArn matches it.
@@ -374,7 +364,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, req *request) (int, string) 
 	}
 	wait := min(pi.timeout, IntegrationTimeout)
 	ctx, cancel := context.WithTimeout(lambdacontext.NewContext(context.WithoutCancel(req.r.Context()), &lambdacontext.LambdaContext{
-		AwsRequestID: newUUID(), InvokedFunctionArn: pi.arn,
+		AwsRequestID: uuid.NewString(), InvokedFunctionArn: pi.arn,
 	}), pi.timeout)
 	type result struct {
 		resp events.APIGatewayProxyResponse
