@@ -33,27 +33,11 @@ type streamMapping struct {
 }
 
 func readStreamMapping(tpl *samtemplate.Template, r *samtemplate.Resolver) (streamMapping, error) {
-	res, ok := tpl.Resources["PublishJobsFnJobChanges"]
-	if !ok {
-		return streamMapping{}, fmt.Errorf("template: no PublishJobsFnJobChanges")
-	}
-	var m streamMapping
-	for prop, dst := range map[string]*int{"BatchSize": &m.batchSize, "MaximumRetryAttempts": &m.maxRetries} {
-		s, err := r.String(res.Properties[prop])
-		if err != nil {
-			return m, fmt.Errorf("PublishJobsFnJobChanges %s: %w", prop, err)
-		}
-		if *dst, err = strconv.Atoi(s); err != nil {
-			return m, fmt.Errorf("PublishJobsFnJobChanges %s: %w", prop, err)
-		}
-	}
-	s, err := r.String(res.Properties["MaximumRecordAgeInSeconds"])
-	if err != nil {
-		return m, err
-	}
-	secs, err := strconv.Atoi(s)
-	m.maxAge = time.Duration(secs) * time.Second
-	return m, err
+	p := templateProps{tpl: tpl, r: r}
+	const id = "PublishJobsFnJobChanges"
+	m := streamMapping{batchSize: p.int(id, "BatchSize"), maxRetries: p.int(id, "MaximumRetryAttempts"),
+		maxAge: time.Duration(p.int(id, "MaximumRecordAgeInSeconds")) * time.Second}
+	return m, p.err
 }
 
 // changeStream turns the table's committed writes into the records

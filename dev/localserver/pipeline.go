@@ -1,6 +1,7 @@
 package localserver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -44,46 +45,52 @@ type statusQueue struct {
 // readStatusQueue resolves the status-events queue's settings from the
 // template, so the local queue behaves as the deployed one.
 func readStatusQueue(tpl *samtemplate.Template, r *samtemplate.Resolver) (statusQueue, error) {
-	var q statusQueue
-	str := func(id, prop string) (string, error) {
-		res, ok := tpl.Resources[id]
-		if !ok {
-			return "", fmt.Errorf("template: no %s", id)
-		}
-		return r.String(res.Properties[prop])
+	p := templateProps{tpl: tpl, r: r}
+	q := statusQueue{
+		name: p.str("StatusEventsQueue", "QueueName"), dlq: p.str("StatusEventsDLQ", "QueueName"),
+		visibility: time.Duration(p.int("StatusEventsQueue", "VisibilityTimeout")) * time.Second,
+		batchSize:  p.int("UpdateJobFnStatusEvents", "BatchSize"),
 	}
-	num := func(id, prop string) (int, error) {
-		s, err := str(id, prop)
-		if err != nil {
-			return 0, err
-		}
-		return strconv.Atoi(s)
+	if p.err != nil {
+		return q, p.err
 	}
-	var err error
-	if q.name, err = str("StatusEventsQueue", "QueueName"); err != nil {
-		return q, err
-	}
-	if q.dlq, err = str("StatusEventsDLQ", "QueueName"); err != nil {
-		return q, err
-	}
-	vis, err := num("StatusEventsQueue", "VisibilityTimeout")
-	if err != nil {
-		return q, err
-	}
-	q.visibility = time.Duration(vis) * time.Second
 	redrive, _ := tpl.Resources["StatusEventsQueue"].Properties["RedrivePolicy"].(map[string]any)
 	n, _ := redrive["maxReceiveCount"].(float64)
 	q.maxReceiveCount = int(n)
-	if q.batchSize, err = num("UpdateJobFnStatusEvents", "BatchSize"); err != nil {
-		return q, err
-	}
 	props, err := samtemplate.FunctionProperties(tpl, "UpdateJobFn")
-	if err != nil {
-		return q, err
-	}
 	secs, _ := props["Timeout"].(float64)
 	q.timeout = time.Duration(secs) * time.Second
-	return q, nil
+	return q, err
+}
+
+// templateProps reads resolved properties of the template's resources,
+// keeping the first error.
+type templateProps struct {
+	tpl *samtemplate.Template
+	r   *samtemplate.Resolver
+	err error
+}
+
+func (p *templateProps) str(id, prop string) string {
+	res, ok := p.tpl.Resources[id]
+	if p.err != nil || !ok {
+		p.err = cmp.Or(p.err, fmt.Errorf("template: no %s", id))
+		return ""
+	}
+	s, err := p.r.String(res.Properties[prop])
+	if err != nil {
+		p.err = fmt.Errorf("template: %s %s: %w", id, prop, err)
+	}
+	return s
+}
+
+func (p *templateProps) int(id, prop string) int {
+	s := p.str(id, prop)
+	n, err := strconv.Atoi(s)
+	if p.err == nil && err != nil {
+		p.err = fmt.Errorf("template: %s %s: %w", id, prop, err)
+	}
+	return n
 }
 
 // pipeline is the local video-pipeline side: the SQS and Lambda endpoints,
@@ -126,7 +133,7 @@ func startPipeline(ctx context.Context, s *Server, envs map[string]lambdamain.En
 	p.stop = stop
 	update := envs[config.UpdateJobFn]
 	consumer := sqs.NewConsumer(update.Service(), update.Log)
-	p.goRun(func() { p.server.EventSource(wctx, sq.name, sq.batchSize, sq.timeout, consumer.Handle) })
+	p.done.Go(func() { p.server.EventSource(wctx, sq.name, sq.batchSize, sq.timeout, consumer.Handle) })
 
 	sw := envs[config.SweepJobsFn]
 	sweep := &invoke.SweepHandler{Service: sw.Service(), Log: sw.Log, Namespace: sw.Config.MetricsNamespace}
@@ -134,7 +141,7 @@ func startPipeline(ctx context.Context, s *Server, envs map[string]lambdamain.En
 	if every <= 0 {
 		every = time.Minute
 	}
-	p.goRun(func() {
+	p.done.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -161,14 +168,9 @@ func startPipeline(ctx context.Context, s *Server, envs map[string]lambdamain.En
 			Steps:     o.Steps, QueueDelay: o.QueueDelay, StepDelay: o.StepDelay, FailureRate: o.FailureRate,
 			Concurrency: 64, Rand: o.Rand, Log: log,
 		}
-		p.goRun(func() { w.Run(wctx) })
+		p.done.Go(func() { w.Run(wctx) })
 	}
 	return p, nil
-}
-
-func (p *pipeline) goRun(f func()) {
-	p.done.Add(1)
-	go func() { defer p.done.Done(); f() }()
 }
 
 // close stops the consumers and waits for them until ctx ends.

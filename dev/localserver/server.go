@@ -175,11 +175,9 @@ func Start(ctx context.Context, o Options) (_ *Server, err error) {
 	origins, _ := resolver.Parameter("AllowedOrigins")
 	s.Origins = apigw.NewCORS(origins)
 
-	apiLn := o.APIListener
-	if apiLn == nil {
-		if apiLn, err = loopback.Listen(o.Addr); err != nil {
-			return nil, err
-		}
+	apiLn, err := listen(o.APIListener, o.Addr)
+	if err != nil {
+		return nil, err
 	}
 	listeners = append(listeners, apiLn)
 	s.APIURL = "http://" + apiLn.Addr().String()
@@ -418,9 +416,7 @@ func (s *Server) Close(ctx context.Context) error {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		for _, srv := range s.servers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				// Browsers open spare connections that Shutdown counts as
 				// busy for 5 s; after a grace for real requests, close.
 				sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -434,7 +430,7 @@ func (s *Server) Close(ctx context.Context) error {
 					errs = append(errs, err)
 					mu.Unlock()
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		if s.engine != nil {
