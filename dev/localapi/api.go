@@ -13,6 +13,7 @@
 package localapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,7 +121,7 @@ type node struct {
 type resource struct {
 	id      string
 	path    string
-	methods map[string]*method // by HTTP method, or ANY
+	methods map[string]*method // by HTTP method
 }
 
 type method struct {
@@ -181,16 +182,14 @@ func build(cfg Config) (*api, error) {
 	}
 	opt := cfg.Params.ResolveOptions()
 	a := &api{
-		region: orDefault(opt.Region, "us-east-1"), account: orDefault(opt.AccountID, "123456789012"),
+		region: cmp.Or(opt.Region, "us-east-1"), account: cmp.Or(opt.AccountID, "123456789012"),
 		root: &node{}, gatewayResponses: map[string]*gatewayResponse{}, binaryTypes: cfg.Params.BinaryMediaTypes,
 	}
 	if a.id, _ = r.Parameter("RestApiId"); a.id == "" {
 		return nil, fmt.Errorf("localapi: the template needs a RestApiId parameter: the id of the REST API it extends")
 	}
-	a.stage, _ = r.Parameter("Stage")
-	if a.stage == "" {
-		a.stage = "local"
-	}
+	stage, _ := r.Parameter("Stage")
+	a.stage = cmp.Or(stage, "local")
 	b := &builder{cfg: cfg, tpl: merged, r: r, a: a, existing: existing, paths: map[string]string{}, byPath: map[string]*resource{}}
 	for _, step := range []func() error{b.resources, b.permissions, b.methods, b.gatewayResponses} {
 		if err := step(); err != nil {
@@ -198,13 +197,6 @@ func build(cfg Config) (*api, error) {
 		}
 	}
 	return a, nil
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // merge adds the stand-ins' resources to a copy of the stack's template.
@@ -422,7 +414,8 @@ func (a *api) match(rawPath string) (*resource, map[string]string) {
 	return res, params
 }
 
-var validVerbs = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true, "ANY": true}
+// validVerbs are the methods the emulation serves; ANY is not emulated.
+var validVerbs = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true}
 
 func (b *builder) methods() error {
 	ids, err := b.included("AWS::ApiGateway::Method")

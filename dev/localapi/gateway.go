@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -125,9 +126,6 @@ func (g *Gateway) serve(w http.ResponseWriter, req *request) (int, string) {
 	res, params := g.a.match(r.URL.EscapedPath())
 	if res != nil {
 		req.m = res.methods[r.Method]
-		if req.m == nil {
-			req.m = res.methods["ANY"]
-		}
 	}
 	if req.m == nil {
 		return g.gatewayResponse(w, req, "MISSING_AUTHENTICATION_TOKEN", 0, "Missing Authentication Token"), "no such route"
@@ -198,13 +196,8 @@ func sampleContext() map[string]any {
 // DEFAULT_5XX, then to API Gateway's own default ({"message": ...}).
 func (g *Gateway) gatewayResponse(w http.ResponseWriter, req *request, typ string, status int, message string) int {
 	rt := responseTypes[typ]
-	if status == 0 {
-		status = rt.status
-	}
-	errorType := rt.errorType
-	if errorType == "" {
-		errorType = "InternalServerErrorException"
-	}
+	status = cmp.Or(status, rt.status)
+	errorType := cmp.Or(rt.errorType, "InternalServerErrorException")
 	gr := g.a.gatewayResponses[typ]
 	if gr == nil {
 		fallback := "DEFAULT_4XX"
@@ -310,9 +303,7 @@ func pickTemplate(ts map[string]*vtlTemplate, mediaType string) *vtlTemplate {
 func (g *Gateway) serveMock(w http.ResponseWriter, req *request) (int, string) {
 	mi := req.m.mock
 	mt, _, _ := mime.ParseMediaType(req.r.Header.Get("Content-Type"))
-	if mt == "" {
-		mt = "application/json"
-	}
+	mt = cmp.Or(mt, "application/json")
 	// The request template's status would select an integration response;
 	// with only the default one, it only has to render.
 	if t := pickTemplate(mi.requestTemplates, mt); t != nil {

@@ -694,6 +694,9 @@ func TestNewRejectsWhatItCannotEmulate(t *testing.T) {
 			ir := cfg.Template.Resources["OptionsJobIdMethod"].Properties["Integration"].(map[string]any)["IntegrationResponses"].([]any)[0].(map[string]any)
 			ir["SelectionPattern"] = "5\\d\\d"
 		}, "SelectionPattern is not supported"},
+		{"ANY method", func(t *testing.T, cfg *localapi.Config) {
+			cfg.Template.Resources["GetJobMethod"].Properties["HttpMethod"] = "ANY"
+		}, `HttpMethod "ANY"`},
 		{"greedy path part", func(t *testing.T, cfg *localapi.Config) {
 			cfg.Template.Resources["JobIdResource"].Properties["PathPart"] = "{proxy+}"
 		}, "not a valid path part"},
