@@ -556,21 +556,12 @@ func (b *builder) proxy(integ map[string]any) (*proxyIntegration, error) {
 // functionTimeout is the function's Timeout (or Globals.Function.Timeout,
 // or Lambda's default of 3 s).
 func (b *builder) functionTimeout(name string) time.Duration {
-	secs := 3.0
-	if g, ok := b.tpl.Globals["Function"].(map[string]any); ok {
-		if s, err := b.r.String(g["Timeout"]); err == nil && s != "" {
-			secs, _ = strconv.ParseFloat(s, 64)
-		}
+	props, _ := samtemplate.FunctionProperties(b.tpl, name)
+	s, _ := b.r.String(props["Timeout"])
+	if secs, err := strconv.ParseFloat(s, 64); err == nil && secs > 0 {
+		return time.Duration(secs * float64(time.Second))
 	}
-	if res, ok := b.tpl.Resources[name]; ok {
-		if s, err := b.r.String(res.Properties["Timeout"]); err == nil && s != "" {
-			secs, _ = strconv.ParseFloat(s, 64)
-		}
-	}
-	if secs <= 0 {
-		secs = 3
-	}
-	return time.Duration(secs * float64(time.Second))
+	return 3 * time.Second
 }
 
 func (b *builder) permissions() error {
