@@ -17,12 +17,13 @@ package localapi
 // whichever way API Gateway behaves. A #set whose value is null leaves the
 // variable as it was (Velocity 1.7's default).
 //
-// Anything else (#else, #foreach, #{set}, comments, ||, literals other than strings,
-// $util, other methods, undefined references) is an error, at load time
-// where it can be seen then and at render time otherwise, so a template the
-// emulation does not understand fails loudly instead of rendering something
-// API Gateway would not. Written by hand: no maintained Go library renders
-// Velocity, and this subset is small.
+// Anything else (#else, #foreach, #{set}, comments, ||, literals other
+// than strings, $util, other methods, undefined references) is an error, at
+// load time where it can be seen then and at render time otherwise, so a
+// template the emulation does not understand fails loudly instead of
+// rendering something API Gateway would not. Written by hand for that
+// reason: a general Velocity engine would render what API Gateway's dialect
+// may treat otherwise, and the subset the template needs is small.
 
 import (
 	"fmt"
