@@ -389,7 +389,11 @@ func stringNodes(s string) (vtlStr, error) {
 	var out vtlStr
 	for p.pos < len(s) {
 		if s[p.pos] == '$' {
-			if ref, quiet, ok, _ := p.reference(true); ok {
+			ref, quiet, ok, err := p.reference(true)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				out = append(out, vtlRefNode{ref: ref, quiet: quiet})
 				continue
 			}

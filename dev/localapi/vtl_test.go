@@ -108,6 +108,7 @@ func TestVTLFailsLoudly(t *testing.T) {
 		{`#set($a = )`, "unexpected"},
 		{`#set($a = "x)`, "unterminated"},
 		{`#set($a = "#if")`, "directives inside strings"},
+		{`#set($a = "$m.get($k")`, `want ","`},
 		{`#if($a == ) x #end`, "unexpected"},
 	}
 	for _, tt := range parseErrors {
